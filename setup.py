@@ -1,0 +1,43 @@
+"""Installs sobelnet_ros for colcon (ament_python) and for plain pip."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "sobelnet_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/weights", glob("weights/*.safetensors") + glob("weights/*.md")),
+    ],
+    # Exact pins live in requirements.txt; these ranges only say what works.
+    install_requires=[
+        "setuptools",
+        "numpy>=1.24",
+        "torch>=2.1",
+        "safetensors>=0.4",
+        "pyyaml>=6",
+        "tqdm>=4.60",
+        "matplotlib>=3.6",
+    ],
+    python_requires=">=3.10",
+    zip_safe=False,
+    maintainer="sobelnet_ros maintainers",
+    maintainer_email="sobelnet-ros@users.noreply.github.com",
+    description="Real-time learned keypoints (SobelNet + DesNet) for ROS 2",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "sobelnet = sobelnet_ros.cli.main:main",
+            "detector = sobelnet_ros.ros.node:main",
+        ],
+    },
+)

@@ -1,0 +1,1 @@
+"""The ``sobelnet`` command line."""

@@ -1,0 +1,173 @@
+"""``sobelnet bench``: extractor time per stage and end to end, beside ORB and SIFT.
+
+All methods run on the same images in the same process, round-robin, so the
+ratios hold even on a machine whose speed drifts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..data import sample_images
+from ..inference import FeatureExtractor
+from ..models.macs import count_macs
+from .options import add_extractor_arguments, extractor_from_args
+
+SIZES = ((640, 480), (1280, 720))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per size (default 30)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    parser.add_argument("--sizes", default="640x480,1280x720", help="comma-separated WxH")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (0: torch's default)"
+    )
+    parser.add_argument("--json", help="write all figures to this JSON file")
+    add_extractor_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    extractor = extractor_from_args(args)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    result = {
+        "machine": _machine(extractor),
+        "config": vars(args) | {"module_name": None},
+        "sizes": {},
+    }
+    result["macs_640x480"] = {
+        "sobelnet": count_macs(extractor.sobelnet, 480, 640),
+        "desnet": count_macs(extractor.desnet, 480, 640),
+    }
+    print(_format_macs(result["macs_640x480"]))
+    for width, height in sizes:
+        images = [
+            img
+            for _, img in sample_images((width, height), names=("astronaut", "coffee", "rocket"))
+        ]
+        figures = _time_size(extractor, images, args.max_keypoints, args.runs, args.warmup)
+        result["sizes"][f"{width}x{height}"] = figures
+        print(_format_table(f"{width}x{height}", figures))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _time_size(
+    extractor: FeatureExtractor, images: list[np.ndarray], k: int, runs: int, warmup: int
+) -> dict:
+    grays = [cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) for img in images]
+    orb = cv2.ORB_create(nfeatures=k)
+    sift = cv2.SIFT_create(nfeatures=k)
+    jobs: dict[str, Callable[[int], object]] = {
+        "ours_end_to_end": lambda i: extractor.extract(images[i]),
+        "orb": lambda i: orb.detectAndCompute(grays[i], None),
+        "sift": lambda i: sift.detectAndCompute(grays[i], None),
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*_STAGES, *jobs]}
+    for run_index in range(warmup + runs):
+        i = run_index % len(images)
+        stage_times = _time_stages(extractor, images[i])
+        job_times = {name: _timed(partial(job, i), extractor.device) for name, job in jobs.items()}
+        if run_index >= warmup:
+            for name, value in (stage_times | job_times).items():
+                times[name].append(value)
+    return _summarise(times)
+
+
+_STAGES = ("preprocess", "sobelnet", "nms_topk", "desnet", "sampling", "download")
+
+
+def _time_stages(extractor: FeatureExtractor, image: np.ndarray) -> dict[str, float]:
+    device = extractor.device
+    out: dict[str, float] = {}
+    with torch.inference_mode():
+        out["preprocess"], tensor = _timed_value(lambda: extractor.preprocess(image), device)
+        out["sobelnet"], scores = _timed_value(lambda: extractor.detect(tensor), device)
+        out["nms_topk"], (kpts, values, count) = _timed_value(
+            lambda: extractor.select(scores), device
+        )
+        out["desnet"], dense = _timed_value(lambda: extractor.describe(tensor), device)
+        out["sampling"], desc = _timed_value(lambda: extractor.sample(dense, kpts), device)
+        out["download"], _ = _timed_value(
+            lambda: [t.cpu().numpy() for t in (kpts, values, desc, count)], device
+        )
+    return out
+
+
+def _timed(fn: Callable[[], object], device: torch.device) -> float:
+    return _timed_value(fn, device)[0]
+
+
+def _timed_value(fn: Callable[[], object], device: torch.device) -> tuple[float, object]:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    value = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * 1e3, value
+
+
+def _summarise(times: dict[str, list[float]]) -> dict:
+    out = {}
+    reference = statistics.median(times["ours_end_to_end"])
+    for name, values in times.items():
+        median = statistics.median(values)
+        out[name] = {
+            "median_ms": median,
+            "p90_ms": float(np.percentile(values, 90)),
+            "min_ms": min(values),
+            "fps": 1e3 / median if median > 0 else float("inf"),
+            "time_vs_ours": median / reference,
+        }
+    out["stages_sum_ms"] = sum(out[s]["median_ms"] for s in _STAGES)
+    return out
+
+
+def _format_macs(macs: dict[str, int]) -> str:
+    return "MACs at 640x480: " + ", ".join(f"{k} {v / 1e9:.3f} G" for k, v in macs.items())
+
+
+def _format_table(size: str, figures: dict) -> str:
+    lines = [
+        f"\n{size}",
+        f"{'stage / method':<18}{'median ms':>10}{'p90 ms':>9}{'FPS':>8}{'x ours':>8}",
+    ]
+    for name, f in figures.items():
+        if isinstance(f, dict):
+            lines.append(
+                f"{name:<18}{f['median_ms']:>10.2f}{f['p90_ms']:>9.2f}{f['fps']:>8.1f}{f['time_vs_ours']:>8.2f}"
+            )
+    lines.append(f"{'(sum of stages)':<18}{figures['stages_sum_ms']:>10.2f}")
+    return "\n".join(lines)
+
+
+def _machine(extractor: FeatureExtractor) -> dict:
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "opencv": cv2.__version__,
+        "device": str(extractor.device),
+        "weights": extractor.describe_sources(),
+    }
+    if extractor.device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(extractor.device)
+    return info

@@ -1,0 +1,54 @@
+"""``sobelnet``: the project's command line, one subcommand per job.
+
+Subcommand modules are imported only when chosen, so ``sobelnet extract``
+never imports ROS and ``sobelnet bag-bench`` needs ROS only when run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# name -> (module under sobelnet_ros, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("cli.demo", "run on the bundled demo input and show the results"),
+    "extract": ("cli.extract", "extract features from images and draw them"),
+    "bench": ("cli.bench", "time the extractor per stage beside ORB and SIFT"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sobelnet", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(module_name=module_name)
+        _module(module_name).add_arguments(sub)
+    return parser
+
+
+def _module(module_name: str):
+    return importlib.import_module(f"sobelnet_ros.{module_name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(_module(args.module_name).run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"sobelnet {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

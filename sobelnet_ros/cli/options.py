@@ -1,0 +1,40 @@
+"""Command-line options shared by subcommands that build a FeatureExtractor."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..inference import ExtractorConfig, FeatureExtractor
+
+
+def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = ExtractorConfig()
+    group = parser.add_argument_group("extractor")
+    group.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+    group.add_argument("--half", action="store_true", help="fp16 networks on CUDA")
+    group.add_argument("--max-keypoints", type=int, default=defaults.max_keypoints)
+    group.add_argument("--score-ratio", type=float, default=defaults.score_ratio)
+    group.add_argument("--nms-window", type=int, default=defaults.nms_window)
+    group.add_argument("--border", type=int, default=defaults.border)
+    group.add_argument("--sobelnet-weights", help=".safetensors file (default: shipped weights)")
+    group.add_argument("--desnet-weights", help=".safetensors file (default: shipped weights)")
+    group.add_argument(
+        "--random-weights", action="store_true", help="random networks (timing, tests)"
+    )
+
+
+def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
+    config = ExtractorConfig(
+        max_keypoints=args.max_keypoints,
+        score_ratio=args.score_ratio,
+        nms_window=args.nms_window,
+        border=args.border,
+        device=args.device,
+        half=args.half,
+    )
+    return FeatureExtractor(
+        config,
+        sobelnet_weights=args.sobelnet_weights,
+        desnet_weights=args.desnet_weights,
+        random_weights=args.random_weights,
+    )

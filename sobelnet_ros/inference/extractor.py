@@ -1,0 +1,166 @@
+"""FeatureExtractor: SobelNet keypoints described by DesNet, numpy in and out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weights
+from ..models.weights import config_from_file
+from ..paths import DESNET_FILE, SOBELNET_FILE, default_weight_path
+from .cpu_tuning import keep_large_allocations
+from .device import resolve_device
+from .image_input import gray_scale_factor, to_gray, validate_image
+from .keypoints import max_pool_nms, refine_subpixel, suppress_weak, top_k, zero_border
+from .sampling import sample_descriptors
+from .types import BatchFeatures, ExtractorConfig, Features
+
+logger = logging.getLogger(__name__)
+
+
+class FeatureExtractor:
+    """Detects keypoints with SobelNet and describes them with DesNet.
+
+    Args:
+        config: options; ``ExtractorConfig()`` when omitted. Keyword
+            ``options`` override single fields (``max_keypoints=512``).
+        sobelnet_weights, desnet_weights: ``.safetensors`` files; the shipped
+            weights when omitted.
+        random_weights: use randomly initialised networks (seeded) instead of
+            weight files, for tests and timing.
+        seed: seed of the random initialisation.
+
+    Example:
+        >>> extractor = FeatureExtractor(random_weights=True)
+        >>> features = extractor.extract(np.zeros((480, 640), np.uint8))
+    """
+
+    def __init__(
+        self,
+        config: ExtractorConfig | None = None,
+        *,
+        sobelnet_weights: str | Path | None = None,
+        desnet_weights: str | Path | None = None,
+        random_weights: bool = False,
+        seed: int = 0,
+        **options: Any,
+    ) -> None:
+        config = (config or ExtractorConfig()).with_options(**options)
+        self.device = resolve_device(config.device)
+        if config.half and self.device.type != "cuda":
+            logger.warning("half precision needs CUDA; running in float32 on %s", self.device)
+            config = config.with_options(half=False)
+        self.config = config
+        self.dtype = torch.float16 if config.half else torch.float32
+        torch.manual_seed(seed)
+        self.sobelnet, self.sobelnet_source = _build(
+            SobelNet, SobelNetConfig, sobelnet_weights, SOBELNET_FILE, random_weights
+        )
+        self.desnet, self.desnet_source = _build(
+            DesNet, DesNetConfig, desnet_weights, DESNET_FILE, random_weights
+        )
+        self.memory_format = torch.contiguous_format
+        if self.device.type == "cpu":
+            self.memory_format = torch.channels_last  # 2-3x faster for 8-channel convs
+            keep_large_allocations()
+        for net in (self.sobelnet, self.desnet):
+            net.eval().fuse_for_inference()
+            net.to(self.device, self.dtype, memory_format=self.memory_format)
+
+    @property
+    def descriptor_dim(self) -> int:
+        return self.desnet.config.descriptor_dim
+
+    def configure(self, **options: Any) -> None:
+        """Change options (all checked first; nothing changes if one is bad).
+
+        Only ``max_keypoints``, ``score_ratio``, ``nms_window``, ``border`` and
+        ``subpixel`` may change after construction.
+        """
+        fixed = sorted(
+            set(options) - {"max_keypoints", "score_ratio", "nms_window", "border", "subpixel"}
+        )
+        if fixed:
+            raise ValueError(f"options {fixed} cannot change after construction")
+        self.config = self.config.with_options(**options)
+
+    # Stages, each usable alone (the benchmark times them one by one).
+
+    def preprocess(self, image: np.ndarray) -> torch.Tensor:
+        """Validated numpy image -> ``(1, 1, H, W)`` gray in [0, 1] on the device."""
+        gray = to_gray(validate_image(image))
+        tensor = torch.from_numpy(np.ascontiguousarray(gray)).to(self.device, non_blocking=True)
+        tensor = tensor.to(self.dtype) * gray_scale_factor(gray)
+        return tensor.view(1, 1, *gray.shape).contiguous(memory_format=self.memory_format)
+
+    def detect(self, image: torch.Tensor) -> torch.Tensor:
+        """SobelNet score map ``(B, 1, H, W)``."""
+        return self.sobelnet(image)
+
+    def select(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Threshold, border, NMS and top-k: keypoints ``(B, K, 2)``, scores, count."""
+        c = self.config
+        scores = scores.float().contiguous()
+        kept = max_pool_nms(
+            zero_border(suppress_weak(scores, c.score_ratio), c.border), c.nms_window
+        )
+        keypoints, values, count = top_k(kept, c.max_keypoints)
+        if c.subpixel:
+            keypoints = refine_subpixel(scores, keypoints)
+        return keypoints, values, count
+
+    def describe(self, image: torch.Tensor) -> torch.Tensor:
+        """DesNet dense descriptors ``(B, D, H / s, W / s)``."""
+        return self.desnet(image)
+
+    def sample(self, dense: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+        """Descriptors at keypoints ``(B, K, D)``, unit norm."""
+        return sample_descriptors(dense.float(), keypoints, self.desnet.config.stride)
+
+    @torch.inference_mode()
+    def extract_tensor(self, image: torch.Tensor) -> BatchFeatures:
+        """Fixed-shape features of a ``(B, 1, H, W)`` batch already on the device."""
+        keypoints, scores, count = self.select(self.detect(image))
+        descriptors = self.sample(self.describe(image), keypoints)
+        return BatchFeatures(keypoints, scores, descriptors, count)
+
+    def extract(self, image: np.ndarray) -> Features:
+        """Features of one image.
+
+        Args:
+            image: ``H x W`` gray, ``H x W x 3`` RGB or ``H x W x 4`` RGBA;
+                uint8, uint16, or float in [0, 1]; C-contiguous.
+
+        Raises:
+            ValueError: the image is not of that form (the message says why).
+        """
+        with torch.inference_mode():
+            batch = self.extract_tensor(self.preprocess(image))
+        height, width = image.shape[:2]
+        return batch.to("cpu").unpad(0, (width, height))
+
+    def describe_sources(self) -> dict[str, str]:
+        """Where each network's weights came from, for logs and diagnostics."""
+        return {"sobelnet": self.sobelnet_source, "desnet": self.desnet_source}
+
+
+def _build(model_type, config_type, path, file_name, random_weights):
+    if random_weights:
+        return model_type(), "random initialisation"
+    explicit = path is not None
+    path = Path(path) if explicit else default_weight_path(file_name)
+    if not explicit and not path.is_file():
+        logger.warning(
+            "no trained %s weights found at %s; using random initialisation "
+            "(features will be poor)",
+            model_type.__name__,
+            path,
+        )
+        return model_type(), "random initialisation (no weights found)"
+    model = model_type(config_from_file(path, config_type))
+    load_weights(model, path)
+    return model, str(path)

@@ -1,0 +1,34 @@
+"""Sampling dense descriptors at keypoints, and the pixel-centre convention."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def pixel_to_grid(keypoints: torch.Tensor, map_size: tuple[int, int], stride: int) -> torch.Tensor:
+    """Pixel coordinates -> ``grid_sample`` coordinates of a stride-``stride`` map.
+
+    The one place of the pixel-centre convention: pixel (0, 0) is the centre
+    of the top-left pixel (OpenCV), and descriptor cell ``j`` covers input
+    pixels ``[stride * j, stride * (j + 1))``, so its centre is at
+    ``stride * j + (stride - 1) / 2``. With ``align_corners=False`` the
+    normalised coordinate of pixel x is ``2 (x + 0.5) / (stride * w) - 1``.
+
+    Shape: ``(B, K, 2) -> (B, 1, K, 2)``.
+    """
+    height, width = map_size
+    scale = keypoints.new_tensor([2.0 / (stride * width), 2.0 / (stride * height)])
+    return ((keypoints + 0.5) * scale - 1.0).unsqueeze(1)
+
+
+def sample_descriptors(dense: torch.Tensor, keypoints: torch.Tensor, stride: int) -> torch.Tensor:
+    """Bilinear descriptors at keypoints, L2-normalised.
+
+    Shape: dense ``(B, D, h, w)``, keypoints ``(B, K, 2)`` px -> ``(B, K, D)``.
+    """
+    grid = pixel_to_grid(keypoints, dense.shape[-2:], stride).to(dense.dtype)
+    sampled = F.grid_sample(
+        dense, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
+    return F.normalize(sampled.squeeze(2).transpose(1, 2), dim=-1)

@@ -1,0 +1,111 @@
+"""Extractor options and results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+MAX_KEYPOINTS_LIMIT = 16384
+
+
+@dataclass(frozen=True)
+class ExtractorConfig:
+    """Options of the FeatureExtractor; defaults follow the method spec."""
+
+    max_keypoints: int = 1024  # keypoints kept per image, best first [ours]
+    score_ratio: float = 0.015  # scores below ratio * max are zeroed [paper, value ours]
+    nms_window: int = 5  # px, odd side of the max-pool NMS window [ours]
+    border: int = 8  # px removed at each image edge [ours]
+    subpixel: bool = True  # soft-argmax refinement in a 3x3 window [ours]
+    device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
+    half: bool = False  # fp16 networks on CUDA (ignored on the CPU)
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+    def with_options(self, **options: Any) -> ExtractorConfig:
+        """A copy with ``options`` changed; unknown names raise ``ValueError``."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown extractor options {unknown}; known: {sorted(known)}")
+        return replace(self, **options)
+
+
+def check_options(config: ExtractorConfig) -> None:
+    """Raise ``ValueError`` naming the first option out of range."""
+    if (
+        not isinstance(config.max_keypoints, int)
+        or not 1 <= config.max_keypoints <= MAX_KEYPOINTS_LIMIT
+    ):
+        raise ValueError(
+            f"max_keypoints must be an int in [1, {MAX_KEYPOINTS_LIMIT}], "
+            f"got {config.max_keypoints!r}"
+        )
+    if not 0.0 <= float(config.score_ratio) < 1.0:
+        raise ValueError(f"score_ratio must be in [0, 1), got {config.score_ratio!r}")
+    if (
+        not isinstance(config.nms_window, int)
+        or config.nms_window < 1
+        or config.nms_window % 2 == 0
+        or config.nms_window > 31
+    ):
+        raise ValueError(f"nms_window must be an odd int in [1, 31], got {config.nms_window!r}")
+    if not isinstance(config.border, int) or not 0 <= config.border <= 256:
+        raise ValueError(f"border must be an int in [0, 256], got {config.border!r}")
+
+
+@dataclass
+class Features:
+    """Keypoints of one image, best first.
+
+    Attributes:
+        keypoints: ``(N, 2)`` float32 x, y in pixels; (0, 0) is the centre of
+            the top-left pixel (OpenCV convention).
+        scores: ``(N,)`` float32, descending.
+        descriptors: ``(N, D)`` float32, unit L2 norm.
+        image_size: (width, height) of the input image.
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    descriptors: np.ndarray
+    image_size: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class BatchFeatures:
+    """Fixed-shape features on the device, padded to ``max_keypoints``.
+
+    Shape: keypoints ``(B, K, 2)``, scores ``(B, K)``, descriptors
+    ``(B, K, D)``, count ``(B,)``; entries past ``count`` are padding.
+    """
+
+    keypoints: torch.Tensor
+    scores: torch.Tensor
+    descriptors: torch.Tensor
+    count: torch.Tensor
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> BatchFeatures:
+        return BatchFeatures(
+            *(
+                t.to(device, non_blocking=non_blocking)
+                for t in (self.keypoints, self.scores, self.descriptors, self.count)
+            )
+        )
+
+    def unpad(self, index: int, image_size: tuple[int, int]) -> Features:
+        """Host ``Features`` of batch item ``index`` (tensors must be on the CPU)."""
+        n = int(self.count[index])
+        return Features(
+            keypoints=self.keypoints[index, :n].float().numpy(),
+            scores=self.scores[index, :n].float().numpy(),
+            descriptors=self.descriptors[index, :n].float().numpy(),
+            image_size=image_size,
+        )

@@ -1,0 +1,44 @@
+import json
+
+import pytest
+
+from sobelnet_ros.cli.main import main
+
+
+def test_extract_writes_annotated_pngs(tmp_path, capsys):
+    assert main(["extract", "--random-weights", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "astronaut: 640x480" in out and "keypoints" in out
+    assert (tmp_path / "astronaut_keypoints.png").stat().st_size > 10_000
+
+
+def test_extract_reads_image_files(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "noise.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (64, 80, 3), np.uint8))
+    assert main(["extract", "--random-weights", "--out", str(tmp_path), str(path)]) == 0
+    assert "noise.png: 80x64" in capsys.readouterr().out
+
+
+def test_extract_reports_unreadable_images(tmp_path, capsys):
+    assert main(["extract", "--random-weights", "--out", str(tmp_path), "missing.png"]) == 2
+    assert "cannot read image missing.png" in capsys.readouterr().err
+
+
+def test_bench_writes_json_with_stages_and_baselines(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    args = ["bench", "--random-weights", "--runs", "2", "--warmup", "1", "--sizes", "96x64"]
+    assert main([*args, "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    figures = result["sizes"]["96x64"]
+    for name in ("sobelnet", "nms_topk", "desnet", "sampling", "ours_end_to_end", "orb", "sift"):
+        assert figures[name]["median_ms"] > 0
+    assert result["macs_640x480"]["sobelnet"] > 0
+    assert "MACs at 640x480" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_exits_with_usage():
+    with pytest.raises(SystemExit):
+        main(["fly"])

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from sobelnet_ros.models import SobelNet
+from sobelnet_ros.models.macs import count_macs
+from sobelnet_ros.models.sobelnet import _SobelBlock
+
+
+def test_score_map_shape_and_range():
+    net = SobelNet().eval()
+    with torch.no_grad():
+        scores = net(torch.rand(2, 1, 37, 53))
+    assert scores.shape == (2, 1, 37, 53)
+    assert float(scores.min()) >= 0.0 and float(scores.max()) <= 1.0
+
+
+def test_sobel_block_cpu_path_equals_convolution_path():
+    block = _SobelBlock(sigma=1.5, size=7)
+    image = torch.rand(2, 1, 40, 50)
+    padded = torch.nn.functional.pad(image, (4, 4, 4, 4), mode="replicate")
+    by_conv = torch.nn.functional.conv2d(
+        torch.nn.functional.conv2d(padded, block.horizontal), block.vertical, groups=2
+    )
+    assert torch.allclose(block(image), by_conv, atol=1e-6)
+
+
+def test_sobel_block_gives_signed_gradients():
+    block = _SobelBlock(sigma=1.5, size=7)
+    ramp_x = torch.arange(32.0).repeat(32, 1).view(1, 1, 32, 32)  # brightness grows with x
+    edges = block(ramp_x)[0, :, 10:22, 10:22]
+    assert torch.allclose(edges[0], torch.full_like(edges[0], 8.0), atol=1e-4)  # Sobel gain 8
+    assert torch.allclose(edges[1], torch.zeros_like(edges[1]), atol=1e-4)
+
+
+def test_batchnorm_folding_keeps_output():
+    net = SobelNet()
+    for module in net.modules():  # non-trivial BN statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    image = torch.rand(1, 1, 48, 64)
+    with torch.no_grad():
+        before = net(image)
+        after = net.fuse_for_inference()(image)
+    assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_gradients_reach_every_parameter():
+    net = SobelNet().double()
+    image = torch.rand(1, 1, 16, 16, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: net(x).sum(), (image,), eps=1e-6, atol=1e-4)
+    net(image).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_parameter_count_and_macs_match_the_design():
+    net = SobelNet()
+    assert 1000 < sum(p.numel() for p in net.parameters()) < 2000
+    assert count_macs(net, 480, 640) == pytest.approx(0.72e9, rel=0.05)

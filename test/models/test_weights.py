@@ -1,0 +1,66 @@
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from sobelnet_ros.models import DesNet, SobelNet, WeightsError, load_weights, save_weights
+from sobelnet_ros.models.sobelnet import SobelNetConfig
+from sobelnet_ros.models.weights import config_from_file
+
+
+def test_round_trip_restores_every_tensor(tmp_path):
+    source = SobelNet()
+    torch.nn.init.normal_(source.head.weight)
+    path = save_weights(source, tmp_path / "s.safetensors")
+    target = SobelNet()
+    metadata = load_weights(target, path)
+    assert metadata["model"] == "SobelNet"
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(tensor, target.state_dict()[name])
+    assert config_from_file(path, SobelNetConfig) == source.config
+
+
+def test_missing_file_names_the_path(tmp_path):
+    path = tmp_path / "absent.safetensors"
+    with pytest.raises(FileNotFoundError, match="absent.safetensors"):
+        load_weights(SobelNet(), path)
+
+
+def test_wrong_tensor_names_are_refused(tmp_path):
+    path = tmp_path / "renamed.safetensors"
+    state = {f"x.{k}": v for k, v in SobelNet().state_dict().items()}
+    save_file(state, str(path))
+    with pytest.raises(WeightsError, match="renamed.safetensors.*missing"):
+        load_weights(SobelNet(), path)
+
+
+def test_wrong_shapes_are_refused_with_the_tensor_name(tmp_path):
+    path = tmp_path / "shapes.safetensors"
+    state = SobelNet().state_dict()
+    state["head.weight"] = torch.zeros(1, 4, 1, 1)
+    save_file(state, str(path))
+    with pytest.raises(WeightsError, match=r"shapes.safetensors.*head\.weight.*\(1, 4, 1, 1\)"):
+        load_weights(SobelNet(), path)
+
+
+def test_weights_of_the_other_network_are_refused(tmp_path):
+    path = save_weights(DesNet(), tmp_path / "desnet.safetensors")
+    with pytest.raises(WeightsError, match="holds DesNet weights"):
+        load_weights(SobelNet(), path)
+
+
+def test_a_pickle_renamed_to_safetensors_is_refused(tmp_path):
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps(SobelNet().state_dict()))
+    with pytest.raises(WeightsError, match="evil.safetensors"):
+        load_weights(SobelNet(), path)
+
+
+def test_other_extensions_are_never_opened(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(SobelNet().state_dict(), path)
+    with pytest.raises(WeightsError, match="only .safetensors"):
+        load_weights(SobelNet(), path)
+    with pytest.raises(ValueError, match=".safetensors"):
+        save_weights(SobelNet(), tmp_path / "model.pt")
