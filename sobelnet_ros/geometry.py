@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def warp_points(points: np.ndarray, H_0to1: np.ndarray) -> np.ndarray:  # noqa: N803
+def warp_points(points: np.ndarray, H_0to1: np.ndarray) -> np.ndarray:
     """Map ``(N, 2)`` points of image 0 into image 1; points at infinity become NaN."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     homogeneous = (

@@ -4,7 +4,7 @@ from sobelnet_ros.geometry import inside_image, warp_points
 
 
 def test_translation_and_inverse():
-    H_0to1 = np.array([[1, 0, 5], [0, 1, -2], [0, 0, 1]], float)  # noqa: N806
+    H_0to1 = np.array([[1, 0, 5], [0, 1, -2], [0, 0, 1]], float)
     points = np.array([[0.0, 0.0], [10.0, 3.5]])
     np.testing.assert_allclose(warp_points(points, H_0to1), [[5, -2], [15, 1.5]])
     np.testing.assert_allclose(
@@ -13,9 +13,9 @@ def test_translation_and_inverse():
 
 
 def test_perspective_division_and_points_at_infinity():
-    H = np.array([[2, 0, 0], [0, 2, 0], [0, 0, 2]], float)  # noqa: N806
+    H = np.array([[2, 0, 0], [0, 2, 0], [0, 0, 2]], float)
     np.testing.assert_allclose(warp_points(np.array([[3.0, 4.0]]), H), [[3.0, 4.0]])
-    H_inf = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]], float)  # noqa: N806
+    H_inf = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]], float)
     assert np.isnan(warp_points(np.array([[0.0, 1.0]]), H_inf)).all()
 
 

@@ -169,7 +169,7 @@ class CpuEngine:
         except ValueError as exc:
             error = exc
             self.stats.count("failed", "bad_input")
-        except Exception as exc:  # noqa: BLE001 - a failed frame must not kill the worker
+        except Exception as exc:
             error = exc
             self.stats.count("failed", type(exc).__name__)
         done = time.perf_counter()
