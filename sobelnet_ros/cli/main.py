@@ -16,6 +16,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cli.demo", "run on the bundled demo input and show the results"),
     "extract": ("cli.extract", "extract features from images and draw them"),
     "bench": ("cli.bench", "time the extractor per stage beside ORB and SIFT"),
+    "bag-bench": ("cli.bag_bench", "replay a rosbag through the detector node and measure"),
+    "make-demo-bag": ("cli.make_demo_bag", "write the deterministic demo bag (no download)"),
 }
 
 

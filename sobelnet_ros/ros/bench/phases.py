@@ -38,6 +38,7 @@ class Target:
     output_type: Any  # the output's message class
     process: Any = None  # ManagedProcess when the bench started it
     pid: int | None = None  # process to sample (CPU, RSS); None: not sampled
+    exit_code: int | None = None  # set when the bench stopped the process
 
     def death(self) -> str | None:
         if self.process is not None and not self.process.alive():

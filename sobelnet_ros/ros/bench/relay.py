@@ -33,14 +33,14 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = Node(NODE_NAME)
     try:
-        # The same QoS as the detector: sensor-data input, reliable depth-10 output.
+        # The same QoS as the detector: sensor-data input, reliable depth-5 output.
         input_qos = _qos(
             node.declare_parameter("input_reliability", "best_effort").value,
             node.declare_parameter("input_depth", 5).value,
         )
         output_qos = _qos(
             node.declare_parameter("output_reliability", "reliable").value,
-            node.declare_parameter("output_depth", 10).value,
+            node.declare_parameter("output_depth", 5).value,
         )
         publisher = node.create_publisher(Image, OUTPUT_TOPIC, output_qos)
         node.create_subscription(Image, INPUT_TOPIC, publisher.publish, input_qos, raw=True)
