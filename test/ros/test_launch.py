@@ -28,11 +28,11 @@ def _description(monkeypatch, tmp_path):
 
 
 def test_launch_description(monkeypatch, tmp_path):
+    description = _description(monkeypatch, tmp_path)  # skips without launch_ros
     from launch import LaunchContext
     from launch.actions import DeclareLaunchArgument
     from launch_ros.actions import Node
 
-    description = _description(monkeypatch, tmp_path)
     arguments = {a.name: a for a in description.entities if isinstance(a, DeclareLaunchArgument)}
     assert set(arguments) == {"image", "namespace", "params_file", "device", "use_sim_time"}
     assert all(a.description for a in arguments.values())

@@ -21,17 +21,16 @@ from sobelnet_ros.ros.cloud import cloud_to_features  # noqa: E402
 
 def test_compressed_input_then_sigint(tmp_path, textured_image):
     domain = random_domain()
-    node = NodeProcess(tmp_path / "node.log", domain,
-                       ["-p", "device:=cpu", "-p", "input_transport:=compressed",
-                        "-p", "resize_max_side:=80", "-r", "image/compressed:=cam/jpeg"])  # fmt: skip
+    args = ["-p", "device:=cpu", "-p", "input_transport:=compressed",
+            "-p", "resize_max_side:=80", "-r", "image/compressed:=cam/jpeg"]  # fmt: skip
+    node = NodeProcess(tmp_path / "node.log", domain, args)
     peer = RosPeer(domain)
     try:
         got: list[PointCloud2] = []
-        pub = peer.node.create_publisher(
-            CompressedImage, "cam/jpeg", QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-        )
+        qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        pub = peer.node.create_publisher(CompressedImage, "cam/jpeg", qos)
         peer.node.create_subscription(PointCloud2, "features", got.append, 10)
-        ok, jpeg = cv2.imencode(".jpg", textured_image[..., ::-1])
+        _, jpeg = cv2.imencode(".jpg", textured_image[..., ::-1])
         msg = CompressedImage(format="jpeg", data=array.array("B", jpeg.tobytes()))
         msg.header.frame_id = "jpeg_frame"
         assert peer.spin_until(lambda: pub.get_subscription_count() > 0, 60), node.log()
