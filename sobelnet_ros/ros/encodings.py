@@ -78,7 +78,7 @@ def image_to_array(msg: Any, bridge: Any = None) -> np.ndarray:
             too_small, too_large, bad_step, truncated_data, oversized_data,
             odd_width, cv_bridge_error.
     """
-    encoding = str(msg.encoding).strip().lower()
+    encoding = str(msg.encoding)  # case-sensitive, as in sensor_msgs image_encodings
     layout = LAYOUTS.get(encoding)
     height, width = int(msg.height), int(msg.width)
     check_size(width, height)
