@@ -75,6 +75,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="report folder (default: sobelnet_out/bag_bench/<time>)")
 
 
+def build_defaults(bag: str) -> argparse.Namespace:
+    """The parsed defaults for ``bag`` (for callers that adjust a few options)."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args([bag])
+
+
 def options_from_args(args: argparse.Namespace):
     """BenchOptions from the parsed command line (soak defaults applied)."""
     from ..ros.bench.bench import BenchOptions

@@ -39,8 +39,9 @@ class DemoSequenceConfig:
         if self.width < 16 or self.height < 16:
             raise ValueError(f"frame size {self.width}x{self.height} is too small (min 16x16)")
         if self.rate_hz <= 0 or self.duration_s <= 0:
-            raise ValueError(f"rate_hz and duration_s must be > 0, got {self.rate_hz}, "
-                             f"{self.duration_s}")
+            raise ValueError(
+                f"rate_hz and duration_s must be > 0, got {self.rate_hz}, {self.duration_s}"
+            )
 
     @property
     def frame_count(self) -> int:

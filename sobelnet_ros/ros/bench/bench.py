@@ -47,6 +47,7 @@ class BenchOptions:
     params_file: str | None = None
     node_params: list[str] = field(default_factory=list)
     out_dir: str = "sobelnet_out/bag_bench"
+    annotated_frame: str | None = None  # save one debug_image of the detector here
     dds_profile: str = "large-images"  # or "stock": Fast DDS as configured by the environment
     settings: PhaseSettings = field(default_factory=PhaseSettings)
 
@@ -116,6 +117,10 @@ def _run_target(name, options, session, monitor, bag, logs) -> dict[str, Any]:
                 start = options.rate_hz or bag.recorded_rate_hz or 30.0
                 result["peak"] = runner.peak_search(start)
             result["node_info"] = monitor.node_info()
+            if name == "detector" and options.annotated_frame and not runner.interrupted:
+                debug_topic = target.output_topic.rsplit("/", 1)[0] + "/debug_image"
+                frame = runner.grab_debug_frame(debug_topic)
+                result["annotated_frame"] = _save_frame(frame, options.annotated_frame)
         except NoAnswerError as error:
             result.update(error=str(error), partial=True, warmup=error.partial)
         except RuntimeError as error:
@@ -131,6 +136,17 @@ def _run_target(name, options, session, monitor, bag, logs) -> dict[str, Any]:
         result["summary"] = _combine(result["phases"])
         result["partial"] = result["partial"] or result["summary"]["partial"]
     return result
+
+
+def _save_frame(rgb, path: str) -> str | None:
+    if rgb is None:
+        LOG.warning("no debug_image arrived; no annotated frame saved")
+        return None
+    from ...visualize import save_rgb
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_rgb(path, rgb)
+    return path
 
 
 def _node_cost(targets: dict[str, dict]) -> dict[str, float] | None:

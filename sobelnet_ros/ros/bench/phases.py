@@ -12,12 +12,27 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .bag_reader import BagFrames
 from .latency import StampTracker, latency_series, summarize
 from .monitor import Monitor, counts_delta
 from .player import Player, make_schedule
 from .proc_sampler import ProcessSampler
 from .session import BenchSession, wait_for
+
+
+def image_to_rgb(msg) -> np.ndarray:
+    """An 8-bit sensor_msgs/Image (rgb8, bgr8, mono8, rgba8, bgra8) as ``H x W x 3`` RGB."""
+    channels = {"mono8": 1, "rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4}.get(msg.encoding)
+    if channels is None:
+        raise ValueError(f"cannot show a {msg.encoding} image")
+    rows = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)
+    pixels = rows[:, : msg.width * channels].reshape(msg.height, msg.width, channels)
+    if channels == 1:
+        return np.repeat(pixels, 3, axis=2)
+    rgb = pixels[..., :3] if msg.encoding.startswith("rgb") else pixels[..., 2::-1]
+    return np.ascontiguousarray(rgb)
 
 
 class NoAnswerError(RuntimeError):
@@ -98,8 +113,10 @@ class PhaseRunner:
         """
         s, t, node = self.settings, self.target, self.session.node
         up = wait_for(
-            lambda: self._publisher.get_subscription_count() > 0
-            and node.count_publishers(t.output_topic) > 0,
+            lambda: (
+                self._publisher.get_subscription_count() > 0
+                and node.count_publishers(t.output_topic) > 0
+            ),
             s.startup_timeout_s,
             abort=t.death,
         )
@@ -181,7 +198,10 @@ class PhaseRunner:
             result["resources"] = sampler.summary(warmup_s=min(30.0, 0.05 * times[-1]))
             result["resources_series"] = sampler.series()
         send_s, latency_ms = latency_series(tracker)
-        result["series"] = {"send_s": send_s.round(4).tolist(), "latency_ms": latency_ms.round(3).tolist()}
+        result["series"] = {
+            "send_s": send_s.round(4).tolist(),
+            "latency_ms": latency_ms.round(3).tolist(),
+        }
         return result
 
     def _fresh_diagnostics(self) -> None:
@@ -190,6 +210,28 @@ class PhaseRunner:
             return
         since = time.monotonic()
         wait_for(lambda: (self.monitor.diagnostics_time or 0) > since, 2.5)
+
+    def grab_debug_frame(self, topic: str, timeout_s: float = 10.0):
+        """One ``debug_image`` (keypoints drawn by the node) as an RGB array, or None.
+
+        Subscribes only now, so the node draws nothing while it is measured.
+        """
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+
+        got: list = []
+        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        sub = self.session.node.create_subscription(Image, topic, got.append, qos)
+        try:
+            wait_for(lambda: sub.get_publisher_count() > 0, 5.0)
+            time.sleep(0.5)  # let the node see its subscriber before the frames come
+            indices, times = make_schedule(self.bag.offsets_s(), 5.0, timeout_s)
+            self.player.play(indices, times, StampTracker(), label=f"{self.target.name}: "
+                             "annotated frame", should_stop=lambda: bool(got))  # fmt: skip
+            wait_for(lambda: bool(got), 2.0)
+        finally:
+            self.session.node.destroy_subscription(sub)
+        return image_to_rgb(got[0]) if got else None
 
     def peak_search(self, start_hz: float) -> dict:
         """The highest fixed rate with < ``drop_threshold_percent`` drops: double, then bisect."""

@@ -71,7 +71,11 @@ class Player:
             msg = Image()
             msg.header.frame_id = frame.frame_id
             msg.height, msg.width = frame.height, frame.width
-            msg.encoding, msg.is_bigendian, msg.step = frame.encoding, frame.is_bigendian, frame.step
+            msg.encoding, msg.is_bigendian, msg.step = (
+                frame.encoding,
+                frame.is_bigendian,
+                frame.step,
+            )
             msg.data = array.array("B", frame.data)
             self._messages.append(msg)
         self._last_stamp = 0

@@ -50,10 +50,11 @@ def gpu_memory_mb(pids: list[int]) -> float | None:
     if not shutil.which("nvidia-smi"):
         return None
     try:
-        text = subprocess.run(
-            ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout  # fmt: skip
+        query = ["--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"]
+        done = subprocess.run(
+            ["nvidia-smi", *query], capture_output=True, text=True, timeout=5, check=True
+        )
+        text = done.stdout
     except (OSError, subprocess.SubprocessError):
         return None
     used = [float(m) for p, m in (line.split(",") for line in text.splitlines() if "," in line)
@@ -95,7 +96,9 @@ class ProcessSampler:
                 return  # the process is gone
             now, ticks = time.monotonic(), self._ticks()
             self.times_s.append(round(now - start, 3))
-            self.cpu_percent.append(round(100.0 * (ticks - last_ticks) / _TICKS / (now - last_t), 1))
+            self.cpu_percent.append(
+                round(100.0 * (ticks - last_ticks) / _TICKS / (now - last_t), 1)
+            )
             self.rss_mb.append(round(sum(rss) / 2**20, 2))
             if self.gpu and (mb := gpu_memory_mb(pids)) is not None:
                 self.gpu_mb.append(mb)

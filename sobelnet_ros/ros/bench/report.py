@@ -22,6 +22,7 @@ ROWS = (
     ("jitter mean (ms)", "jitter_mean_ms", "{:.2f}"),
     ("jitter max (ms)", "jitter_max_ms", "{:.1f}"),
 )
+PEAK_HEADER = "| rate (Hz) | in (Hz) | drop % | p99 (ms) | passed |"
 RESOURCE_ROWS = (
     ("CPU mean (% of a core)", "cpu_mean_percent", "{:.0f}"),
     ("RSS start (MB)", "rss_start_mb", "{:.1f}"),
@@ -49,11 +50,11 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: no figures ({target.get('error')})")
             continue
         tag = " [PARTIAL]" if target["partial"] else ""
+        p50, p99 = _fmt(s["latency_p50_ms"], "{:.1f}"), _fmt(s["latency_p99_ms"], "{:.1f}")
         lines.append(
             f"{name}{tag}: {s['frames_received']}/{s['frames_sent']} frames out, "
             f"{s['frames_dropped']} dropped ({_fmt(s['drop_percent'], '{:.2f}')} %), latency "
-            f"p50 {_fmt(s['latency_p50_ms'], '{:.1f}')} ms, p99 {_fmt(s['latency_p99_ms'], '{:.1f}')}"
-            f" ms, {_fmt(s['throughput_out_hz'], '{:.1f}')} Hz out"
+            f"p50 {p50} ms, p99 {p99} ms, {_fmt(s['throughput_out_hz'], '{:.1f}')} Hz out"
         )
         if target.get("peak"):
             peak = target["peak"]
@@ -72,8 +73,10 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         cost = result["node_cost_ms"]
         lines.append(
             "detector's own cost (detector - relay): "
-            + ", ".join(f"{k.removeprefix('latency_').removesuffix('_ms')} "
-                        f"{v:+.1f} ms" for k, v in cost.items())  # fmt: skip
+            + ", ".join(
+                f"{k.removeprefix('latency_').removesuffix('_ms')} {v:+.1f} ms"
+                for k, v in cost.items()
+            )
         )
     return lines
 
@@ -98,7 +101,9 @@ def markdown(result: dict[str, Any], png_name: str) -> str:
     ]
     summaries = [t.get("summary") or {} for t in targets.values()]
     for label, key, pattern in ROWS:
-        out.append(f"| {label} | " + " | ".join(_fmt(s.get(key), pattern) for s in summaries) + " |")
+        out.append(
+            f"| {label} | " + " | ".join(_fmt(s.get(key), pattern) for s in summaries) + " |"
+        )
     for label, key, pattern in RESOURCE_ROWS:
         values = [(s.get("resources") or {}).get(key) for s in summaries]
         out.append(f"| {label} | " + " | ".join(_fmt(v, pattern) for v in values) + " |")
@@ -108,14 +113,16 @@ def markdown(result: dict[str, Any], png_name: str) -> str:
             out.append(f"- **{name} error**: {target['error'].splitlines()[0]}")
         peak = target.get("peak")
         if peak:
-            out += ["", f"Peak search ({name}):", "", "| rate (Hz) | in (Hz) | drop % | p99 (ms) | passed |",
-                    "|---:|---:|---:|---:|:---:|"]  # fmt: skip
+            out += ["", f"Peak search ({name}):", "", PEAK_HEADER, "|---:|---:|---:|---:|:---:|"]
             for trial in peak["trials"]:
-                out.append(
-                    f"| {trial['rate_requested_hz']:.1f} | {_fmt(trial['throughput_in_hz'], '{:.1f}')}"
-                    f" | {_fmt(trial['drop_percent'], '{:.2f}')} | "
-                    f"{_fmt(trial['latency_p99_ms'], '{:.1f}')} | {'yes' if trial['passed'] else 'no'} |"
-                )
+                cells = [
+                    f"{trial['rate_requested_hz']:.1f}",
+                    _fmt(trial["throughput_in_hz"], "{:.1f}"),
+                    _fmt(trial["drop_percent"], "{:.2f}"),
+                    _fmt(trial["latency_p99_ms"], "{:.1f}"),
+                    "yes" if trial["passed"] else "no",
+                ]
+                out.append("| " + " | ".join(cells) + " |")
     out += ["", f"![latency]({png_name})", ""]
     return "\n".join(out)
 
@@ -128,7 +135,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     targets = {n: t for n, t in result["targets"].items() if t.get("phases")}
-    has_rss = any(t["phases"][-1].get("resources_series", {}).get("rss_mb") for t in targets.values())
+    has_rss = any(
+        t["phases"][-1].get("resources_series", {}).get("rss_mb") for t in targets.values()
+    )
     fig, axes = plt.subplots(1, 3 if has_rss else 2, figsize=(15 if has_rss else 11, 4))
     for name, target in targets.items():
         series = target["phases"][-1]["series"]
@@ -140,7 +149,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
         if has_rss and rss.get("rss_mb"):
             axes[2].plot(rss["time_s"], rss["rss_mb"], label=name)
     axes[0].set(xlabel="latency (ms)", ylabel="frames", title="latency histogram")
-    axes[1].set(xlabel="time since first frame (s)", ylabel="latency (ms)", title="latency over time")
+    axes[1].set(
+        xlabel="time since first frame (s)", ylabel="latency (ms)", title="latency over time"
+    )
     if has_rss:
         axes[2].set(xlabel="time (s)", ylabel="RSS (MB)", title="resident memory")
     for ax in axes:

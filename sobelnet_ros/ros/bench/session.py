@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -31,10 +32,8 @@ class BenchSession:
     def _spin(self) -> None:
         from rclpy.executors import ExternalShutdownException
 
-        try:
+        with contextlib.suppress(ExternalShutdownException):
             self._executor.spin()
-        except ExternalShutdownException:
-            pass
 
     def image_publisher(self, topic: str, reliability: str = "best_effort", depth: int = 5):
         """A sensor_msgs/Image publisher (sensor-data QoS by default, as a camera driver)."""
@@ -45,7 +44,9 @@ class BenchSession:
             "best_effort": ReliabilityPolicy.BEST_EFFORT,
             "reliable": ReliabilityPolicy.RELIABLE,
         }[reliability]
-        return self.node.create_publisher(Image, topic, QoSProfile(depth=depth, reliability=policy))
+        return self.node.create_publisher(
+            Image, topic, QoSProfile(depth=depth, reliability=policy)
+        )
 
     def close(self) -> None:
         self._executor.shutdown(timeout_sec=2.0)
