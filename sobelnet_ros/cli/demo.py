@@ -1,5 +1,9 @@
 """``sobelnet demo``: the README's run command.
 
+By default (``--source bag``) it replays the demo bag: see ``demo_replay``
+(made if missing, replayed through the node and a relay baseline, summary,
+report and an annotated frame). ``--source photos`` does what follows.
+
 Starts the detector node (its own process group) on the bundled default
 input (photos shipped with scikit-image, published at 30 Hz), shows features
 flowing (rate, latency, keypoints per frame), saves an annotated frame from
@@ -21,6 +25,16 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from . import demo_replay
+
+    parser.add_argument(
+        "--source",
+        choices=("bag", "photos"),
+        default="bag",
+        help="bag: replay the demo bag (default); photos: publish bundled photos at --rate "
+        "for --duration (the options below up to --max-keypoints)",
+    )
+    demo_replay.add_arguments(parser)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured (10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds not measured (2)")
     parser.add_argument("--rate", type=float, default=30.0, help="images per second (30)")
@@ -32,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.source == "bag":
+        from . import demo_replay
+
+        return demo_replay.run(args)
     import rclpy  # late: the rest of the CLI works without ROS
 
     from ..ros.monitor import FeatureMonitor
