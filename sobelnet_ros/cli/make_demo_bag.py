@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
         width=width, height=height, rate_hz=args.rate, duration_s=args.duration
     )
     out = Path(args.out)
-    if out.exists() and args.force:
+    if out.exists():
+        if not args.force:
+            raise ValueError(f"{out} exists already; pass --force to replace it")
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     path = write_demo_bag(out, config, storage=args.storage, image_format=args.format)
     size_mb = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() \
