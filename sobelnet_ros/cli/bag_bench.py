@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
 from pathlib import Path
 
 SOAK_DURATION_S = 600.0
@@ -65,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     node.add_argument("--params-file", help="detector parameters YAML")
     node.add_argument("--param", action="append", default=[], metavar="NAME:=VALUE",
                       help="detector parameter, repeatable (e.g. device:=cpu)")  # fmt: skip
-    node.add_argument("--gpu", action="store_true", help="sample GPU memory with nvidia-smi")
+    node.add_argument("--gpu", choices=("auto", "yes", "no"), default="auto",
+                      help="GPU memory from nvidia-smi (auto: where it exists)")  # fmt: skip
     timing = parser.add_argument_group("timeouts")
     timing.add_argument("--warmup-s", type=float, default=d.warmup_s)
     timing.add_argument("--startup-timeout", type=float, default=d.startup_timeout_s)
@@ -100,7 +102,7 @@ def options_from_args(args: argparse.Namespace):
         answer_timeout_s=args.answer_timeout,
         drain_s=args.drain_s,
         sample_interval_s=args.sample_interval,
-        gpu=args.gpu,
+        gpu=args.gpu == "yes" or (args.gpu == "auto" and shutil.which("nvidia-smi") is not None),
         publisher_reliability=args.reliability,
         drop_threshold_percent=args.drop_threshold,
         peak_trial_s=args.peak_trial_s,
