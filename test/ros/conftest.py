@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed")
+try:
+    import rclpy
+except ImportError:  # the DDS test modules skip themselves
+    rclpy = None
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+pytest.importorskip("rclpy", reason="rclpy is not installed")
+
 from .conftest import ROOT, NodeProcess, RosPeer, random_domain
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]

@@ -7,6 +7,8 @@ import signal
 
 import cv2
 import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed")
 import torch
 
 from .conftest import NodeProcess, RosPeer, random_domain
