@@ -12,8 +12,8 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 @pytest.mark.slow
 def test_demo_runs_the_node_and_saves_an_annotated_frame(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 200)))
-    args = ["demo", "--duration", "2", "--warmup", "0.5", "--size", "160x120",
-            "--rate", "10", "--device", "cpu", "--out", str(tmp_path)]  # fmt: skip
+    args = ["demo", "--source", "photos", "--duration", "2", "--warmup", "0.5", "--size",
+            "160x120", "--rate", "10", "--device", "cpu", "--out", str(tmp_path)]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "keypoints/frame" in out and "annotated frame:" in out
