@@ -34,10 +34,12 @@ def write_demo_bag(
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists already; remove it to write a new demo bag")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
+    # Written in a scratch folder under the final name (rosbag2 names its storage file
+    # after the bag), then moved into place.
+    scratch = path.parent / f".{path.name}.partial"
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
     period_ns = round(1e9 / config.rate_hz)
     frames = (
         (START_NS + i * period_ns, frame)
@@ -45,8 +47,11 @@ def write_demo_bag(
             tqdm(demo_frames(config), total=config.frame_count, desc="demo bag", unit="frame")
         )
     )
-    write_image_bag(partial, frames, topic=DEMO_TOPIC, storage=storage, image_format=image_format)
-    partial.rename(path)
+    write_image_bag(
+        scratch / path.name, frames, topic=DEMO_TOPIC, storage=storage, image_format=image_format
+    )
+    (scratch / path.name).rename(path)
+    scratch.rmdir()
     return path
 
 

@@ -106,3 +106,16 @@ def test_bag_hash_changes_with_content(tmp_path):
     write_image_bag(a, _frames(2))
     write_image_bag(b, _frames(3))
     assert bag_sha256(a) == bag_sha256(a) and bag_sha256(a) != bag_sha256(b)
+
+
+def test_demo_bag_is_byte_identical_on_every_write(tmp_path):
+    from sobelnet_ros.data.demo_sequence import DemoSequenceConfig
+    from sobelnet_ros.ros.bench.demo_bag import write_demo_bag
+
+    config = DemoSequenceConfig(width=64, height=48, duration_s=0.2, mosaic_height=96)
+    first = write_demo_bag(tmp_path / "one" / "demo_bag", config)
+    second = write_demo_bag(tmp_path / "two" / "demo_bag", config)
+    assert bag_sha256(first) == bag_sha256(second)
+    assert sorted(p.name for p in first.iterdir()) == ["demo_bag.mcap", "metadata.yaml"]
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["demo_bag"]  # no scratch left
+    assert len(read_image_topic(first).frames) == 6
