@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,19 @@ class FeatureExtractor:
             batch = self.extract_tensor(self.preprocess(image))
         height, width = image.shape[:2]
         return batch.to("cpu").unpad(0, (width, height))
+
+    def on_cpu(self) -> FeatureExtractor:
+        """A float32 CPU copy with the same networks and options (for a CUDA fallback)."""
+        clone = copy.copy(self)
+        clone.device = torch.device("cpu")
+        clone.dtype = torch.float32
+        clone.memory_format = torch.channels_last
+        clone.config = self.config.with_options(device="cpu", half=False)
+        for name in ("sobelnet", "desnet"):
+            net = copy.deepcopy(getattr(self, name)).to("cpu", torch.float32)
+            setattr(clone, name, net.to(memory_format=torch.channels_last))
+        keep_large_allocations()
+        return clone
 
     def describe_sources(self) -> dict[str, str]:
         """Where each network's weights came from, for logs and diagnostics."""
