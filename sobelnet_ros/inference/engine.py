@@ -108,11 +108,17 @@ class CpuEngine:
             return out
 
     def wait(self, timeout: float | None = None) -> FrameResult | None:
-        """The next finished frame; None on timeout or once closed and empty."""
+        """The next finished frame, in order.
+
+        With a timeout, waits up to it (frames submitted meanwhile count);
+        without one, waits for the oldest frame in flight and returns None at
+        once when none is.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while not self._done:
-                if self._closing and not self._pending and not self._running:
+                idle = not self._pending and not self._running
+                if idle and (self._closing or timeout is None):
                     return None
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:

@@ -28,7 +28,8 @@ from .image_input import gray_scale_factor, to_gray, validate_image
 from .types import BatchFeatures, Features
 
 logger = logging.getLogger(__name__)
-POLL_S = 50e-6  # sleep between event polls in wait(timeout)
+POLL_S = 50e-6  # sleep between event polls in wait(timeout) while a frame is on the GPU
+IDLE_POLL_S = 1e-3  # the same while no frame is in flight
 
 
 class EngineError(RuntimeError):
@@ -140,6 +141,12 @@ class CudaEngine:
             return out
 
     def wait(self, timeout: float | None = None) -> FrameResult | None:
+        """The next finished frame, in order.
+
+        With a timeout, waits up to it (frames submitted meanwhile count);
+        without one, waits for the oldest frame in flight and returns None at
+        once when none is.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
@@ -147,10 +154,10 @@ class CudaEngine:
                 if self._done:
                     return self._done.popleft()
                 head = self._in_flight[0] if self._in_flight else None
-            if head is None:
+            if head is None:  # nothing in flight: wait for a submission until the deadline
                 if self._closing or deadline is None or time.monotonic() >= deadline:
                     return None
-                time.sleep(POLL_S)
+                time.sleep(IDLE_POLL_S)
                 continue
             if deadline is None and head.slot is not None:
                 head.slot.event("done").synchronize()

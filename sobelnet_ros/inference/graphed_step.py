@@ -62,7 +62,8 @@ def _run_forked(extractor: FeatureExtractor, image: torch.Tensor) -> BatchFeatur
         dense = extractor.describe(image)
     keypoints, values, count = extractor.select(extractor.detect(image))
     main.wait_stream(side)
-    dense.record_stream(main)
+    if not torch.cuda.is_current_stream_capturing():
+        dense.record_stream(main)  # eager: side's block must not be reused before main reads it
     return BatchFeatures(keypoints, values, extractor.sample(dense, keypoints), count)
 
 
