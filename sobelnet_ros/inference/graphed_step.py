@@ -36,7 +36,7 @@ def run_step(
         record: called with a stage name after each stage (eager timing).
     """
     note = record or (lambda _name: None)
-    image = (raw.to(extractor.dtype) * scale).view(1, 1, *raw.shape)
+    image = (raw.to(torch.float32) * scale).view(1, 1, *raw.shape)
     image = image.contiguous(memory_format=extractor.memory_format)
     note("preprocess")
     if concurrent:
