@@ -25,7 +25,7 @@ import torch
 
 from .. import __version__
 from ..cli.options import add_extractor_arguments, extractor_from_args
-from .datasets import load_dataset
+from .datasets import D2NET_EXCLUDED, load_dataset
 from .methods import BASELINES, build_methods
 from .report import markdown_report, write_reports
 from .runner import PartialEvaluation, ProtocolConfig, evaluate
@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--synthetic", type=int, metavar="N", help="N deterministic sequences from bundled photos"
     )
     parser.add_argument("--sequences", metavar="GLOB", help="only sequences matching, e.g. 'v_*'")
+    parser.add_argument(
+        "--d2net-subset",
+        action="store_true",
+        help="leave out the 8 HPatches sequences D2-Net excludes (its published figures use 108)",
+    )
     parser.add_argument("--synthetic-seed", type=int, default=0)
     parser.add_argument("--synthetic-size", default="512x384", help="WxH of synthetic views")
     parser.add_argument(
@@ -99,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _sequences(args: argparse.Namespace) -> tuple[list, dict[str, Any]]:
     if args.dataset is not None:
-        sequences = load_dataset(args.dataset, args.sequences)
+        exclude = D2NET_EXCLUDED if args.d2net_subset else ()
+        sequences = load_dataset(args.dataset, args.sequences, exclude)
         dataset = {"name": Path(args.dataset).resolve().name, "path": str(Path(args.dataset))}
     else:
         size = _parse_size(args.synthetic_size)

@@ -84,6 +84,11 @@ def test_unreadable_image_names_the_file(hpatches_root):
         sequence.image(2)
 
 
-def test_pattern_without_match(hpatches_root):
-    with pytest.raises(DatasetError, match="matches 'x_\\*'"):
-        load_dataset(hpatches_root, "x_*")
+def test_pattern_and_exclusions(hpatches_root):
+    assert [s.name for s in load_dataset(hpatches_root, exclude=("i_light",))] == ["v_wall"]
+    (hpatches_root / "i_light" / "H_1_2").unlink()  # excluded folders are not even read
+    assert [s.name for s in load_dataset(hpatches_root, exclude=("i_light",))] == ["v_wall"]
+    with pytest.raises(DatasetError, match="no sequence left"):
+        load_dataset(hpatches_root, "x_*", exclude=("i_light",))
+    with pytest.raises(DatasetError, match="no sequence left"):
+        load_dataset(hpatches_root, exclude=("i_light", "v_wall"))
