@@ -15,11 +15,12 @@ import numpy as np
 
 from ..geometry import inside_image, warp_points
 
-# Set bits of every byte value, for Hamming distances on packed descriptors.
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint16)
+# Set bits per byte value: the fallback where numpy < 2.0 lacks bitwise_count
+# (a ROS distro's system numpy can be 1.26).
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
-# Bound the (N0, N1, bytes) temporary of the Hamming distance to ~64 MB.
-_HAMMING_CHUNK_BYTES = 64 << 20
+# Bound the (N0, N1, bytes) temporary of the Hamming distance to ~32 MB.
+_HAMMING_CHUNK_BYTES = 32 << 20
 
 
 def _empty_matches() -> np.ndarray:
@@ -48,9 +49,15 @@ def descriptor_distances(desc0: np.ndarray, desc1: np.ndarray, metric: str = "l2
         rows = max(1, _HAMMING_CHUNK_BYTES // max(1, desc1.size))
         for start in range(0, len(desc0), rows):
             xor = np.bitwise_xor(desc0[start : start + rows, None, :], desc1[None, :, :])
-            out[start : start + rows] = _POPCOUNT[xor].sum(-1)
+            out[start : start + rows] = _popcount(xor).sum(-1, dtype=np.uint32)
         return out
     raise ValueError(f"metric must be 'l2' or 'hamming', got {metric!r}")
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(values)
+    return _POPCOUNT[values]
 
 
 def _check_pair(a: np.ndarray, b: np.ndarray) -> None:

@@ -112,3 +112,13 @@ def test_homography_corner_error_fails_to_inf():
     same = np.zeros((6, 2))
     six = np.stack([np.arange(6), np.arange(6)], 1)
     assert homography_corner_error(same, same, six, np.eye(3), (10, 10)) == np.inf
+
+
+def test_popcount_fallback_matches_numpy(monkeypatch):
+    from sobelnet_ros.evaluation import metrics
+
+    values = np.arange(256, dtype=np.uint8)
+    expected = [bin(v).count("1") for v in range(256)]
+    np.testing.assert_array_equal(metrics._popcount(values), expected)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    np.testing.assert_array_equal(metrics._popcount(values), expected)
