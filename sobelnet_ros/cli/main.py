@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("cli.extract", "extract features from images and draw them"),
     "bench": ("cli.bench", "time the extractor per stage beside ORB and SIFT"),
     "engine-bench": ("cli.engine_bench", "latency and throughput of the asynchronous engine"),
+    "eval": ("evaluation.cli", "HPatches-protocol evaluation beside ORB, SIFT and AKAZE"),
 }
 
 
