@@ -1,0 +1,168 @@
+"""Features <-> sensor_msgs/PointCloud2 in the node's contract layout, pure numpy.
+
+Layout (little-endian, height 1, width N, is_dense true, one point per keypoint)::
+
+    x           FLOAT32  offset 0             keypoint column, px
+    y           FLOAT32  offset 4             keypoint row, px
+    score       FLOAT32  offset 8             detector score, descending
+    descriptor  FLOAT32  offset 12, count D   unit-norm descriptor (``features`` only)
+
+point_step = 12 + 4 D (12 for ``keypoints``), row_step = point_step N.
+Pixel coordinates are in the input image; (0, 0) is the centre of the
+top-left pixel. ``sensor_msgs_py.point_cloud2.read_points`` names the
+descriptor columns ``descriptor_0 .. descriptor_{D-1}``.
+"""
+
+from __future__ import annotations
+
+import array
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sensor_msgs.msg import PointCloud2, PointField
+
+_FLOAT32 = PointField.FLOAT32
+
+
+@dataclass
+class CloudFeatures:
+    """Features read back from a cloud.
+
+    Attributes:
+        keypoints: ``(N, 2)`` float32 x, y px.
+        scores: ``(N,)`` float32.
+        descriptors: ``(N, D)`` float32; ``(N, 0)`` for a ``keypoints`` cloud.
+        header: the cloud's header (stamp and frame of the source image).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    descriptors: np.ndarray
+    header: Any
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def cloud_fields(descriptor_dim: int) -> list[PointField]:
+    """The contract's fields; ``descriptor_dim`` 0 gives the ``keypoints`` layout."""
+    fields = [
+        PointField(name="x", offset=0, datatype=_FLOAT32, count=1),
+        PointField(name="y", offset=4, datatype=_FLOAT32, count=1),
+        PointField(name="score", offset=8, datatype=_FLOAT32, count=1),
+    ]
+    if descriptor_dim > 0:
+        fields.append(
+            PointField(name="descriptor", offset=12, datatype=_FLOAT32, count=descriptor_dim)
+        )
+    return fields
+
+
+def features_to_cloud(
+    header: Any,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    descriptors: np.ndarray | None = None,
+) -> PointCloud2:
+    """Pack features into a PointCloud2 (with descriptors, or ``keypoints`` only if None).
+
+    Shape: keypoints ``(N, 2)``, scores ``(N,)``, descriptors ``(N, D)``.
+
+    Raises:
+        ValueError: the arrays' shapes do not agree.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    scores = np.asarray(scores, dtype=np.float32)
+    count = len(scores)
+    if keypoints.shape != (count, 2) or scores.ndim != 1:
+        raise ValueError(f"keypoints {keypoints.shape} and scores {scores.shape} do not agree")
+    dim = 0
+    if descriptors is not None:
+        descriptors = np.asarray(descriptors, dtype=np.float32)
+        if descriptors.ndim != 2 or len(descriptors) != count or descriptors.shape[1] < 1:
+            raise ValueError(f"descriptors {descriptors.shape} do not fit {count} keypoints")
+        dim = descriptors.shape[1]
+    points = np.empty((count, 3 + dim), dtype="<f4")  # one row per point, fields packed
+    points[:, :2] = keypoints
+    points[:, 2] = scores
+    if dim:
+        points[:, 3:] = descriptors
+    data = array.array("B")
+    data.frombytes(points.tobytes())
+    return PointCloud2(
+        header=header,
+        height=1,
+        width=count,
+        fields=cloud_fields(dim),
+        is_bigendian=False,
+        point_step=4 * (3 + dim),
+        row_step=4 * (3 + dim) * count,
+        data=data,
+        is_dense=True,
+    )
+
+
+def cloud_to_features(msg: Any) -> CloudFeatures:
+    """Read a ``features`` or ``keypoints`` cloud back into arrays (any valid layout).
+
+    Fields are found by name, so clouds with extra fields or other offsets
+    read too; both byte orders are accepted.
+
+    Raises:
+        ValueError: a field is missing or not FLOAT32, or the sizes do not fit.
+    """
+    dtype = _cloud_dtype(msg)
+    count = int(msg.width) * int(msg.height)
+    data = memoryview(msg.data).cast("B")
+    needed = int(msg.row_step) * int(msg.height)
+    if int(msg.row_step) < int(msg.point_step) * int(msg.width) or len(data) < needed:
+        raise ValueError(
+            f"cloud of {msg.width}x{msg.height} points, point_step {msg.point_step}, "
+            f"row_step {msg.row_step}: data has {len(data)} bytes"
+        )
+    rows = np.ndarray(
+        (int(msg.height), int(msg.width)),
+        dtype=dtype,
+        buffer=data,
+        strides=(int(msg.row_step), int(msg.point_step)),
+    ).reshape(count)
+    native = "=f4"
+    keypoints = np.stack([rows["x"], rows["y"]], axis=1).astype(native)
+    scores = rows["score"].astype(native)
+    if "descriptor" in dtype.names:
+        descriptors = rows["descriptor"].reshape(count, int(descriptor_dim(msg))).astype(native)
+    else:
+        descriptors = np.zeros((count, 0), dtype=np.float32)
+    return CloudFeatures(keypoints, scores, descriptors, msg.header)
+
+
+def descriptor_dim(msg: Any) -> int:
+    """Descriptor length D of a cloud (0 without a ``descriptor`` field)."""
+    return next((int(f.count) for f in msg.fields if f.name == "descriptor"), 0)
+
+
+def _cloud_dtype(msg: Any) -> np.dtype:
+    order = ">" if msg.is_bigendian else "<"
+    by_name = {field.name: field for field in msg.fields}
+    names, formats, offsets = [], [], []
+    for name in ("x", "y", "score", "descriptor"):
+        field = by_name.get(name)
+        if field is None:
+            if name == "descriptor":
+                continue
+            raise ValueError(f"cloud has no {name!r} field (fields: {sorted(by_name)})")
+        if field.datatype != _FLOAT32:
+            raise ValueError(f"field {name!r} has datatype {field.datatype}, expected FLOAT32")
+        count = int(field.count)
+        if count < 1 or (name != "descriptor" and count != 1):
+            raise ValueError(f"field {name!r} has count {count}")
+        names.append(name)
+        formats.append((f"{order}f4", (count,)) if name == "descriptor" else f"{order}f4")
+        offsets.append(int(field.offset))
+    end = max(o + 4 * int(by_name[n].count) for n, o in zip(names, offsets, strict=True))
+    if end > int(msg.point_step):
+        raise ValueError(f"fields end at byte {end} but point_step is {msg.point_step}")
+    return np.dtype(
+        {"names": names, "formats": formats, "offsets": offsets, "itemsize": int(msg.point_step)}
+    )

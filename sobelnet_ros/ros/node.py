@@ -1,0 +1,279 @@
+"""The ``detector`` node (``sobelnet_detector``): images in, keypoints and descriptors out.
+
+Subscribes ``image`` (or ``image/compressed``), publishes ``features`` and
+``keypoints`` (PointCloud2, layout in ``cloud.py``), ``debug_image`` while it
+has subscribers, and its status on ``/diagnostics``. The image callback only
+decodes and hands the frame to the engine; a publisher thread sends results
+as they complete, in order, so the executor never waits on the model.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import rclpy
+import rclpy.executors
+import rclpy.logging
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.signals import SignalHandlerOptions
+from sensor_msgs.msg import CompressedImage, Image, PointCloud2
+
+from ..inference.engine_types import FrameResult
+from .cloud import features_to_cloud
+from .compressed import compressed_to_array
+from .diagnostics import build_status
+from .encodings import ImageRejected, image_to_array, load_cv_bridge
+from .frames import Frame, debug_image_msg, downscale, to_input_pixels
+from .params import EXTRACTOR_OPTIONS, SPECS, check_value, descriptor
+from .startup import start_engine
+from .stats import NodeStats
+
+NODE_NAME = "sobelnet_detector"
+DEBUG_OPTIONS = ("debug_image.enabled", "debug_image.radius")
+_OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+_THROTTLE_S = 5.0
+
+
+class DetectorNode(Node):
+    """SobelNet + DesNet features of every incoming image, as PointCloud2."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        params = self._declare_parameters()
+        self.stats = NodeStats()
+        self._options = {name: params[name] for name in EXTRACTOR_OPTIONS}
+        self._debug = {name: params[name] for name in DEBUG_OPTIONS}
+        self._max_side = params["resize_max_side"]
+        self.extractor, self.engine = start_engine(params, self.get_logger().error)
+        self._bridge = load_cv_bridge()
+        self._closing = threading.Event()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self._features_pub = self.create_publisher(PointCloud2, "features", _OUTPUT_QOS)
+        self._keypoints_pub = self.create_publisher(PointCloud2, "keypoints", _OUTPUT_QOS)
+        self._debug_pub = self.create_publisher(Image, "debug_image", _OUTPUT_QOS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._subscription = self._subscribe(params)
+        self._info = self._describe(params)
+        self.create_timer(params["diagnostics_period_s"], self._publish_diagnostics)
+        self._publisher_thread = threading.Thread(
+            target=self._publish_loop, name="sobelnet-publisher", daemon=True
+        )
+        self._publisher_thread.start()
+        self.get_logger().info(
+            f"listening on {self._subscription.topic_name} ({params['input_transport']}, "
+            f"{params['qos_reliability']}, depth {params['qos_depth']}); device "
+            f"{self.extractor.device}; weights {self.extractor.describe_sources()}"
+        )
+
+    # Set-up
+
+    def _declare_parameters(self) -> dict[str, Any]:
+        for name, spec in SPECS.items():
+            self.declare_parameter(name, spec.default, descriptor(name))
+        params = {name: self.get_parameter(name).value for name in SPECS}
+        for name, value in params.items():
+            reason = check_value(name, value)  # choices and types that descriptors cannot say
+            if reason:
+                raise ValueError(f"parameter {reason}")
+        return params
+
+    def _subscribe(self, params: dict[str, Any]) -> Any:
+        reliability = {
+            "best_effort": ReliabilityPolicy.BEST_EFFORT,
+            "reliable": ReliabilityPolicy.RELIABLE,
+        }[params["qos_reliability"]]
+        qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST, depth=params["qos_depth"], reliability=reliability
+        )
+        compressed = params["input_transport"] == "compressed"
+        return self.create_subscription(
+            CompressedImage if compressed else Image,
+            "image/compressed" if compressed else "image",
+            self._on_compressed if compressed else self._on_image,
+            qos,
+            qos_overriding_options=QoSOverridingOptions.with_default_policies(),
+        )
+
+    def _describe(self, params: dict[str, Any]) -> dict[str, str]:
+        sources = self.extractor.describe_sources()
+        return {
+            "device": str(self.extractor.device),
+            "input_topic": self._subscription.topic_name,
+            "model": f"SobelNet + DesNet ({self.extractor.descriptor_dim}-D descriptors)",
+            "sobelnet_weights": sources["sobelnet"],
+            "desnet_weights": sources["desnet"],
+            "image_conversion": "numpy" + (" + cv_bridge" if self._bridge else ""),
+            "max_in_flight": str(params["max_in_flight"]),
+            "drop_policy": params["drop_policy"],
+        }
+
+    # Input: decode, hand over, return
+
+    def _on_image(self, msg: Image) -> None:
+        self._accept(msg.header, lambda: image_to_array(msg, self._bridge))
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._accept(msg.header, lambda: compressed_to_array(msg))
+
+    def _accept(self, header: Any, decode: Any) -> None:
+        received = time.perf_counter()
+        self.stats.received()
+        try:
+            image = decode()
+        except ImageRejected as error:
+            self._reject(error.reason, str(error))
+            return
+        except Exception as error:  # a malformed frame must never stop the node
+            self._reject("decode_error", f"{type(error).__name__}: {error}")
+            return
+        work, scale = downscale(image, self._max_side)
+        keep = self._debug["debug_image.enabled"] and self._debug_pub.get_subscription_count()
+        frame = Frame(header, received, scale, image if keep else None)
+        self.engine.submit(work, frame)  # drops are counted by the engine
+
+    def _reject(self, reason: str, message: str) -> None:
+        self.stats.reject(reason)
+        self.get_logger().error(
+            f"rejected frame ({reason}): {message}", throttle_duration_sec=_THROTTLE_S
+        )
+
+    # Output: a thread publishes results in order as they complete
+
+    def _publish_loop(self) -> None:
+        while True:
+            result = self.engine.wait(timeout=0.2)
+            if result is not None:
+                self._publish(result)
+            elif self._closing.is_set() and self.engine.in_flight() == 0:
+                break
+        for result in self.engine.completed():
+            self._publish(result)
+
+    def _publish(self, result: FrameResult) -> None:
+        frame: Frame = result.meta
+        if not result.ok or result.features is None:
+            self.get_logger().error(
+                f"extraction failed: {result.error}", throttle_duration_sec=_THROTTLE_S
+            )
+            return  # counted by the engine as failed
+        features = result.features
+        keypoints = to_input_pixels(features.keypoints, frame.scale)
+        try:
+            self._features_pub.publish(
+                features_to_cloud(frame.header, keypoints, features.scores, features.descriptors)
+            )
+            self._keypoints_pub.publish(
+                features_to_cloud(frame.header, keypoints, features.scores)
+            )
+            debug = frame.image is not None and self._debug_pub.get_subscription_count() > 0
+            if debug:
+                radius = self._debug["debug_image.radius"]
+                self._debug_pub.publish(
+                    debug_image_msg(frame.header, frame.image, keypoints, features.scores, radius)
+                )
+        except Exception as error:  # the context is gone (shutdown): count, do not raise
+            self.stats.lost(type(error).__name__)
+            return
+        latency_ms = (time.perf_counter() - frame.received) * 1e3
+        self.stats.published_frame(latency_ms, len(features), debug)
+
+    def _publish_diagnostics(self) -> None:
+        msg = build_status(
+            self.get_clock().now().to_msg(),
+            self.stats.window(),
+            self.stats.totals(),
+            self.engine.stats.snapshot(),
+            self.engine.in_flight(),
+            {**self._info, "max_keypoints": str(self._options["max_keypoints"])},
+        )
+        self._diagnostics_pub.publish(msg)
+
+    # Run-time parameters: all checked, then all applied
+
+    def _on_set_parameters(self, parameters: list[Any]) -> SetParametersResult:
+        options, debug = dict(self._options), dict(self._debug)
+        for parameter in parameters:
+            reason = check_value(parameter.name, parameter.value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+            if parameter.name in options:
+                options[parameter.name] = parameter.value
+            elif parameter.name in debug:
+                debug[parameter.name] = parameter.value
+        changed = {k: v for k, v in options.items() if v != self._options[k]}
+        try:
+            self.extractor.config.with_options(**options)  # the extractor's own checks
+        except ValueError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        if changed:
+            self.engine.configure(**changed)
+        self._options, self._debug = options, debug
+        return SetParametersResult(successful=True)
+
+    # Shutdown
+
+    def shutdown(self, drain_timeout_s: float = 5.0) -> dict[str, Any]:
+        """Stop taking frames, finish (or count) those in flight, publish them; the totals."""
+        self.destroy_subscription(self._subscription)
+        self._closing.set()
+        self.engine.close(drain=drain_timeout_s > 0, timeout=drain_timeout_s)
+        self._publisher_thread.join(drain_timeout_s + 1.0)
+        totals = {**self.stats.totals(), **self.engine.stats.snapshot()}
+        self.get_logger().info(
+            f"stopped: {totals['frames_in']} frames in, {totals['published']} published, "
+            f"rejected {totals['rejected']}, dropped {totals['dropped']}, "
+            f"failed {totals['failed']}, unpublished {totals['unpublished']}"
+        )
+        return totals
+
+
+class _StopSignals:
+    """Counts SIGINT/SIGTERM; the spin loop ends at the first."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until SIGINT/SIGTERM; 0 on a clean stop, 1 if it cannot start."""
+    # Our own handlers keep the context alive after Ctrl-C, so frames in flight
+    # can still be published before shutdown.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = _StopSignals()
+    try:
+        node = DetectorNode()
+    except (ValueError, RuntimeError, FileNotFoundError) as error:
+        rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {error}")
+        rclpy.try_shutdown()
+        return 1
+    executor = rclpy.executors.SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        while not stop.count and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)  # wakes at least every 0.1 s to see signals
+    except rclpy.executors.ExternalShutdownException:
+        pass
+    finally:
+        node.shutdown(drain_timeout_s=5.0)
+        executor.remove_node(node)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The detector's parameters: one table gives defaults, descriptors, ranges and checks.
+
+The defaults equal ``config/detector.yaml`` (a test keeps them in step). Those
+marked ``runtime`` may change while the node runs; the rest are read-only and
+need a restart (device, weights, QoS, engine size...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+from ..inference.types import MAX_KEYPOINTS_LIMIT
+
+
+@dataclass(frozen=True)
+class Spec:
+    default: Any
+    description: str
+    low: float | None = None  # inclusive range, ints or floats as the default
+    high: float | None = None
+    step: int = 0  # integer step from ``low`` (0: any)
+    choices: tuple[str, ...] = ()
+    runtime: bool = False  # may change while running
+
+
+EXTRACTOR_OPTIONS = ("max_keypoints", "score_ratio", "nms_window", "border", "subpixel")
+
+SPECS: dict[str, Spec] = {
+    "device": Spec("auto", "cpu, cuda, cuda:N or auto (CUDA when usable, else CPU)"),
+    "half": Spec(False, "fp16 networks on CUDA (ignored on the CPU)"),
+    "max_keypoints": Spec(1024, "keypoints kept per image, best first", 1, MAX_KEYPOINTS_LIMIT,
+                          runtime=True),
+    "score_ratio": Spec(0.015, "scores below ratio x the image's maximum are dropped", 0.0,
+                        0.999, runtime=True),
+    "nms_window": Spec(5, "side of the non-maximum suppression window, px (odd)", 1, 31, 2,
+                       runtime=True),
+    "border": Spec(8, "keypoints closer than this to the image edge are dropped, px", 0, 256,
+                   runtime=True),
+    "subpixel": Spec(True, "refine keypoints to sub-pixel precision", runtime=True),
+    "resize_max_side": Spec(0, "downscale images whose longer side exceeds this, px (0: never);"
+                            " keypoints stay in input pixels", 0, 16384),
+    "max_in_flight": Spec(2, "frames queued or being processed; more drops per drop_policy", 1,
+                          16),
+    "drop_policy": Spec("drop_oldest", "when full: drop the oldest waiting frame, or block the"
+                        " image callback", choices=("drop_oldest", "block")),
+    "sobelnet_weights": Spec("", "SobelNet .safetensors file ('': the installed weights)"),
+    "desnet_weights": Spec("", "DesNet .safetensors file ('': the installed weights)"),
+    "input_transport": Spec("raw", "raw: sensor_msgs/Image on 'image'; compressed:"
+                            " sensor_msgs/CompressedImage on 'image/compressed'",
+                            choices=("raw", "compressed")),
+    "qos_reliability": Spec("best_effort", "input QoS reliability",
+                            choices=("best_effort", "reliable")),
+    "qos_depth": Spec(5, "input QoS history depth (keep last)", 1, 1000),
+    "debug_image.enabled": Spec(True, "publish 'debug_image' while it has subscribers",
+                                runtime=True),
+    "debug_image.radius": Spec(3, "radius of the keypoint circles in 'debug_image', px", 1, 50,
+                               runtime=True),
+    "diagnostics_period_s": Spec(1.0, "period of the status on /diagnostics, s", 0.1, 60.0),
+}  # fmt: skip
+
+
+def descriptor(name: str) -> ParameterDescriptor:
+    """The ParameterDescriptor of ``name``: description, range, read-only flag."""
+    spec = SPECS[name]
+    text = spec.description + (f" (one of: {', '.join(spec.choices)})" if spec.choices else "")
+    desc = ParameterDescriptor(description=text, read_only=not spec.runtime)
+    if spec.low is not None and isinstance(spec.default, float):
+        desc.floating_point_range = [
+            FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high), step=0.0)
+        ]
+    elif spec.low is not None:
+        desc.integer_range = [
+            IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=spec.step)
+        ]
+    return desc
+
+
+def check_value(name: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for ``name``, or None when it is."""
+    spec = SPECS.get(name)
+    if spec is None:
+        return None  # not ours (qos_overrides.*, use_sim_time): rclpy checks those
+    kind = type(spec.default)
+    if type(value) is not kind:
+        return f"{name} must be a {kind.__name__}, got {value!r}"
+    if spec.choices and value not in spec.choices:
+        return f"{name} must be one of {list(spec.choices)}, got {value!r}"
+    if spec.low is not None and not spec.low <= value <= spec.high:
+        return f"{name} must be in [{spec.low}, {spec.high}], got {value!r}"
+    if spec.step and (value - spec.low) % spec.step:
+        return f"{name} must be {spec.low} + a multiple of {spec.step}, got {value!r}"
+    return None
