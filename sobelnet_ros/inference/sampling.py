@@ -18,8 +18,10 @@ def pixel_to_grid(keypoints: torch.Tensor, map_size: tuple[int, int], stride: in
     Shape: ``(B, K, 2) -> (B, 1, K, 2)``.
     """
     height, width = map_size
-    scale = keypoints.new_tensor([2.0 / (stride * width), 2.0 / (stride * height)])
-    return ((keypoints + 0.5) * scale - 1.0).unsqueeze(1)
+    # Scalar arithmetic only (no tensors made from host values): graph-capturable.
+    x = (keypoints[..., 0] + 0.5) * (2.0 / (stride * width)) - 1.0
+    y = (keypoints[..., 1] + 0.5) * (2.0 / (stride * height)) - 1.0
+    return torch.stack([x, y], dim=-1).unsqueeze(1)
 
 
 def sample_descriptors(dense: torch.Tensor, keypoints: torch.Tensor, stride: int) -> torch.Tensor:

@@ -22,6 +22,7 @@ class ExtractorConfig:
     subpixel: bool = True  # soft-argmax refinement in a 3x3 window [ours]
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
     half: bool = False  # fp16 networks on CUDA (ignored on the CPU)
+    cpu_bf16: bool | None = None  # bf16 networks on the CPU; None: where it computes bf16 natively
 
     def __post_init__(self) -> None:
         check_options(self)

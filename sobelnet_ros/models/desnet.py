@@ -60,7 +60,15 @@ class DesNet(nn.Module):
         self.head = nn.Conv2d(cin, c.descriptor_dim, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.head(self.backbone(normalize_contrast(image))), dim=1)
+        x = normalize_contrast(image).to(self.head.weight.dtype)  # see set_learned_dtype
+        return F.normalize(self.head(self.backbone(x)).to(image.dtype), dim=1)
+
+    def set_learned_dtype(self, dtype: torch.dtype) -> DesNet:
+        """Run the convolutions in ``dtype`` (bf16/fp16); input normalisation and
+        the output norm stay in the input's precision. Returns self."""
+        self.backbone.to(dtype)
+        self.head.to(dtype)
+        return self
 
     def fuse_for_inference(self) -> DesNet:
         """Fold BatchNorm into the convolutions (eval mode only); returns self."""

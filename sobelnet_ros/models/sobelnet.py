@@ -128,16 +128,25 @@ class SobelNet(nn.Module):
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         """Score map before the sigmoid, ``(B, 1, H, W)``."""
         height, width = image.shape[-2:]
+        learned_dtype = self.head.weight.dtype  # see set_learned_dtype
         total = None
         for scale in self.config.scales:
             level = _resize(image, scale)
-            score = self.head(self.learnable(self.sobel(level)))
+            features = self.learnable(self.sobel(level).to(learned_dtype))
+            score = self.head(features).to(image.dtype)
             if scale != 1.0:
                 score = F.interpolate(
                     score, size=(height, width), mode="bilinear", align_corners=False
                 )
             total = score if total is None else total + score
         return total + self.bias
+
+    def set_learned_dtype(self, dtype: torch.dtype) -> SobelNet:
+        """Run the learned convolutions in ``dtype`` (bf16/fp16); the fixed filters,
+        resizing and the score sum stay in the input's precision. Returns self."""
+        self.learnable.to(dtype)
+        self.head.to(dtype)
+        return self
 
     def fuse_for_inference(self) -> SobelNet:
         """Fold BatchNorm into the convolutions (eval mode only); returns self."""

@@ -42,3 +42,12 @@ def test_bench_writes_json_with_stages_and_baselines(tmp_path, capsys):
 def test_unknown_subcommand_exits_with_usage():
     with pytest.raises(SystemExit):
         main(["fly"])
+
+
+def test_engine_bench_on_the_cpu(tmp_path, capsys):
+    path = tmp_path / "engine.json"
+    args = ["engine-bench", "--random-weights", "--frames", "3", "--sizes", "96x64"]
+    assert main([*args, "--json", str(path)]) == 0
+    figures = json.loads(path.read_text())["sizes"]["96x64"]["cpu_worker"]
+    assert figures["latency_p50_ms"] > 0 and figures["fps_in_flight_2"] > 0
+    assert "fps@2" in capsys.readouterr().out

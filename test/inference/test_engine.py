@@ -170,3 +170,10 @@ def test_bad_engine_settings():
         CpuEngine(GatedExtractor(), max_in_flight=0)
     with pytest.raises(ValueError, match="drop_policy"):
         CpuEngine(GatedExtractor(), drop_policy="newest")
+
+
+def test_cpu_copy_of_an_extractor_gives_identical_features(random_extractor, textured_image):
+    copy = random_extractor.on_cpu()
+    a, b = random_extractor.extract(textured_image), copy.extract(textured_image)
+    np.testing.assert_array_equal(a.keypoints, b.keypoints)
+    np.testing.assert_array_equal(a.descriptors, b.descriptors)

@@ -174,3 +174,16 @@ def test_cuda_matches_cpu(textured_image, half):
     gpu = FeatureExtractor(random_weights=True, device="cuda", half=half).extract(textured_image)
     matched = np.linalg.norm(cpu.keypoints[:, None] - gpu.keypoints[None], axis=-1).min(1) < 0.5
     assert matched.mean() > (0.95 if not half else 0.8)
+
+
+def test_bf16_networks_agree_with_float32(textured_image):
+    fp32 = FeatureExtractor(random_weights=True, cpu_bf16=False)
+    bf16 = FeatureExtractor(random_weights=True, cpu_bf16=True)
+    assert fp32.dtype == torch.float32 and bf16.dtype == torch.bfloat16
+    a, b = fp32.extract(textured_image), bf16.extract(textured_image)
+    distance = np.linalg.norm(a.keypoints[:, None] - b.keypoints[None], axis=-1)
+    assert (distance.min(axis=1) < 1.0).mean() > 0.9
+    nearest = distance.argmin(axis=1)
+    same = distance.min(axis=1) < 0.1
+    cosine = (a.descriptors[same] * b.descriptors[nearest[same]]).sum(axis=1)
+    assert cosine.min() > 0.98

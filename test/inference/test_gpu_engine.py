@@ -1,0 +1,139 @@
+"""The CUDA engine against the eager path (run by scripts/gpu_check.sh on a GPU)."""
+
+import numpy as np
+import pytest
+import torch
+
+from sobelnet_ros import FeatureExtractor
+from sobelnet_ros.data import sample_images
+from sobelnet_ros.inference.engine import CpuEngine, create_engine
+
+pytestmark = pytest.mark.cuda  # every test here needs a GPU
+
+
+@pytest.fixture(scope="module")
+def images():
+    real = [img for _, img in sample_images((640, 480), names=("astronaut", "coffee"))]
+    noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)
+    return [*real, noise]
+
+
+def _eager(half=False):
+    return FeatureExtractor(random_weights=True, seed=1, device="cuda", half=half)
+
+
+def _same_keypoints(a, b, tol=1e-3):
+    assert len(a) == len(b)
+    np.testing.assert_allclose(a.keypoints, b.keypoints, atol=tol)
+
+
+@pytest.mark.parametrize("use_graphs", [False, True])
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_pipelined_matches_eager_fp32(images, use_graphs, concurrent):
+    extractor = _eager()
+    engine = create_engine(
+        extractor,
+        max_in_flight=3,
+        drop_policy="block",
+        use_graphs=use_graphs,
+        concurrent=concurrent,
+    )
+    for i, image in enumerate(images * 2):
+        engine.submit(image, meta=i)
+    results = [engine.wait(timeout=30) for _ in range(len(images) * 2)]
+    engine.close()
+    assert [r.meta for r in results] == list(range(len(images) * 2))
+    for result, image in zip(results, images * 2, strict=True):
+        expected = extractor.extract(image)
+        _same_keypoints(result.features, expected)
+        np.testing.assert_allclose(result.features.descriptors, expected.descriptors, atol=1e-3)
+
+
+def test_graphed_fp16_matches_eager_fp16(images):
+    extractor = _eager(half=True)
+    engine = create_engine(extractor, max_in_flight=2, drop_policy="block", use_graphs=True)
+    for image in images:
+        engine.submit(image)
+        result = engine.wait(timeout=30)
+        expected = extractor.extract(image)
+        _same_keypoints(result.features, expected, tol=1e-2)
+        np.testing.assert_allclose(result.features.descriptors, expected.descriptors, atol=1e-2)
+    engine.close()
+
+
+def test_new_size_captures_a_new_graph_and_stage_times_are_reported(images):
+    engine = create_engine(_eager(), max_in_flight=1, drop_policy="block")
+    engine.submit(images[0])
+    first = engine.wait(timeout=30)
+    engine.submit(np.ascontiguousarray(images[0][:240, :320]))
+    second = engine.wait(timeout=30)
+    assert engine.graphs.captures == 2
+    assert second.features.image_size == (320, 240)
+    assert {"gpu_upload", "gpu_compute", "gpu_download", "latency"} <= set(first.timings_ms)
+    engine.close()
+
+
+def test_eager_engine_reports_every_stage(images):
+    engine = create_engine(_eager(), max_in_flight=1, drop_policy="block", use_graphs=False)
+    engine.submit(images[0])
+    timings = engine.wait(timeout=30).timings_ms
+    for stage in (
+        "upload",
+        "preprocess",
+        "sobelnet",
+        "nms_topk",
+        "desnet",
+        "sampling",
+        "download",
+    ):
+        assert timings[f"gpu_{stage}"] >= 0
+    engine.close()
+
+
+def test_drops_and_bad_frames_are_counted_in_order(images):
+    engine = create_engine(_eager(), max_in_flight=2)
+    accepted = [engine.submit(images[0]) for _ in range(20)]
+    engine.submit(np.zeros((4, 4), np.uint8), meta="bad")
+    while engine.in_flight():
+        engine.wait(timeout=30)
+    stats = engine.stats.snapshot()
+    assert stats["submitted"] == 21
+    dropped = sum(stats["dropped"].values())
+    assert stats["completed"] + dropped + stats["failed"].get("bad_input", 0) == 21
+    assert dropped == accepted.count(False)
+    engine.close()
+
+
+def test_configure_recaptures_with_new_options(images):
+    engine = create_engine(_eager(), max_in_flight=2, drop_policy="block")
+    engine.submit(images[0])
+    engine.wait(timeout=30)
+    engine.configure(max_keypoints=100)
+    engine.submit(images[0])
+    assert len(engine.wait(timeout=30).features) <= 100
+    engine.close()
+
+
+def test_cpu_fallback_copy_gives_the_same_features(images):
+    gpu = _eager()
+    cpu = gpu.on_cpu()
+    assert cpu.device.type == "cpu"
+    a, b = gpu.extract(images[0]), cpu.extract(images[0])
+    matched = np.linalg.norm(a.keypoints[:, None] - b.keypoints[None], axis=-1).min(1) < 0.5
+    assert matched.mean() > 0.95
+
+
+def test_out_of_memory_is_a_clear_error():
+    engine = create_engine(_eager(), max_in_flight=1)
+    free, _ = torch.cuda.mem_get_info()
+    hog = torch.empty(int(free * 0.995), dtype=torch.uint8, device="cuda")
+    try:
+        with pytest.raises(RuntimeError, match="CUDA failure during|out of memory"):
+            engine.submit(np.zeros((4320, 7680), np.uint8))
+    finally:
+        del hog
+    engine.close()
+
+
+def test_cpu_engine_is_returned_for_cpu_extractors():
+    assert isinstance(create_engine(FeatureExtractor(random_weights=True)), CpuEngine)
