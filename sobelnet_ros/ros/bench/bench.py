@@ -90,10 +90,14 @@ def _target(name: str, options: BenchOptions, logs: Path):
 
 def _combine(phases: list[dict]) -> dict:
     """Median over repeated phases of every numeric figure (ros2_benchmark repeats too)."""
-    keys = [k for k, v in phases[0].items() if isinstance(v, (int, float)) and v is not True]
+
+    def numeric(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    keys = [k for k, v in phases[0].items() if numeric(v)]
     out = {}
     for key in keys:
-        values = [p[key] for p in phases if isinstance(p.get(key), (int, float))]
+        values = [p[key] for p in phases if numeric(p.get(key))]
         out[key] = round(statistics.median(values), 3) if values else None
     out["partial"] = any(p["partial"] for p in phases)
     out["resources"] = phases[-1].get("resources")

@@ -107,3 +107,15 @@ def test_schedule_recorded_fixed_and_looped():
     assert len(frames) == 18000 and times[-1] < 600.0 and np.all(np.diff(times) > 0)
     with pytest.raises(ValueError):
         make_schedule(offsets, rate_hz=0.0)
+
+
+def test_repeated_phases_are_combined_by_median():
+    from sobelnet_ros.ros.bench.bench import _combine
+
+    phases = [
+        {"latency_p50_ms": v, "frames_sent": 10, "partial": False, "label": "x"} for v in (5, 9, 7)
+    ]
+    phases[1]["partial"] = True
+    combined = _combine(phases)
+    assert combined["latency_p50_ms"] == 7 and combined["frames_sent"] == 10
+    assert combined["partial"] is True and "label" not in combined
