@@ -26,6 +26,9 @@ setup(
         "pyyaml>=6",
         "tqdm>=4.60",
         "matplotlib>=3.6",
+        "opencv-python-headless>=4.5,<5",  # 5.0 on PyPI lacks AKAZE (evaluation baseline)
+        "scikit-image>=0.21",
+        "rosbags>=0.10",
     ],
     python_requires=">=3.10",
     zip_safe=False,
