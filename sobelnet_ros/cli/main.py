@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cli.demo", "run on the bundled demo input and show the results"),
     "extract": ("cli.extract", "extract features from images and draw them"),
     "bench": ("cli.bench", "time the extractor per stage beside ORB and SIFT"),
+    "eval": ("evaluation.cli", "HPatches-protocol evaluation beside ORB, SIFT and AKAZE"),
     "train": ("cli.train", "train SobelNet (detector) or DesNet (descriptor) on homography pairs"),
 }
 

@@ -1,0 +1,175 @@
+"""``sobelnet eval``: the HPatches protocol on a dataset folder or synthetic sequences.
+
+Writes ``results.json`` (every number), ``report.md`` (tables) and
+``mma.png`` (MMA vs threshold) to ``--out``. A stopped run writes
+``*.partial.*`` files instead and resumes from its cache when run again with
+the same arguments; a finished run removes the cache and stale partial files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import torch
+
+from .. import __version__
+from ..cli.options import add_extractor_arguments, extractor_from_args
+from .datasets import D2NET_EXCLUDED, load_dataset
+from .methods import BASELINES, build_methods
+from .report import markdown_report, write_reports
+from .runner import PartialEvaluation, ProtocolConfig, evaluate
+from .synthetic import synthetic_sequences
+
+logger = logging.getLogger(__name__)
+DEFAULT_METHODS = ("ours", *BASELINES)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--dataset", help="HPatches or Oxford sequence folder, or a folder of several"
+    )
+    source.add_argument(
+        "--synthetic", type=int, metavar="N", help="N deterministic sequences from bundled photos"
+    )
+    parser.add_argument("--sequences", metavar="GLOB", help="only sequences matching, e.g. 'v_*'")
+    parser.add_argument(
+        "--d2net-subset",
+        action="store_true",
+        help="leave out the 8 HPatches sequences D2-Net excludes (its published figures use 108)",
+    )
+    parser.add_argument("--synthetic-seed", type=int, default=0)
+    parser.add_argument("--synthetic-size", default="512x384", help="WxH of synthetic views")
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help="comma-separated: ours, orb, sift, akaze, or module:callable (default: all four)",
+    )
+    parser.add_argument("--out", default="sobelnet_eval", help="folder for the reports")
+    parser.add_argument("--no-resume", action="store_true", help="ignore a stopped run's cache")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    add_extractor_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    sequences, dataset = _sequences(args)
+    names = [n.strip() for n in args.methods.split(",") if n.strip()]
+    methods = build_methods(names, args.max_keypoints, ours=lambda: extractor_from_args(args))
+    protocol = ProtocolConfig()
+    out = Path(args.out)
+    meta = {
+        "dataset": dataset,
+        "max_keypoints": args.max_keypoints,
+        "machine": _machine(),
+        "command": {k: v for k, v in vars(args).items() if k != "module_name"},
+    }
+    cache = out / ".cache" / _fingerprint(dataset, methods, protocol, args)
+    if args.no_resume and cache.exists():
+        shutil.rmtree(cache)
+    start = time.perf_counter()
+    try:
+        result = evaluate(
+            sequences, methods, protocol, progress=not args.no_progress, cache_dir=cache
+        )
+    except PartialEvaluation as stopped:
+        stopped.result.update(meta, run_time_s=time.perf_counter() - start)
+        paths = write_reports(stopped.result, out)
+        logger.error("run stopped; partial result in %s (rerun to resume)", paths["json"])
+        raise stopped.__cause__ or stopped  # noqa: B904 - keep the original error
+    result.update(meta, run_time_s=time.perf_counter() - start)
+    paths = write_reports(result, out)
+    for stale in out.glob("*.partial.*"):
+        stale.unlink()
+    shutil.rmtree(cache, ignore_errors=True)
+    if cache.parent.is_dir() and not any(cache.parent.iterdir()):
+        cache.parent.rmdir()
+    print(markdown_report(result, paths["plot"].name))
+    print(f"wrote {paths['json']}, {paths['markdown']}, {paths['plot']}")
+    return 0
+
+
+def _sequences(args: argparse.Namespace) -> tuple[list, dict[str, Any]]:
+    if args.dataset is not None:
+        exclude = D2NET_EXCLUDED if args.d2net_subset else ()
+        sequences = load_dataset(args.dataset, args.sequences, exclude)
+        dataset = {"name": Path(args.dataset).resolve().name, "path": str(Path(args.dataset))}
+    else:
+        size = _parse_size(args.synthetic_size)
+        sequences = synthetic_sequences(args.synthetic, args.synthetic_seed, size)
+        if args.sequences:
+            import fnmatch
+
+            sequences = [s for s in sequences if fnmatch.fnmatch(s.name, args.sequences)]
+            if not sequences:
+                raise ValueError(f"no synthetic sequence matches {args.sequences!r}")
+        dataset = {
+            "name": f"synthetic-{args.synthetic}",
+            "seed": args.synthetic_seed,
+            "size": list(size),
+        }
+    dataset["sequences"] = [s.name for s in sequences]
+    dataset["categories"] = {s.name: s.category for s in sequences}
+    return sequences, dataset
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--synthetic-size must be WxH, e.g. 512x384, got {text!r}") from None
+    return width, height
+
+
+def _fingerprint(dataset: dict, methods: list, protocol: ProtocolConfig, args) -> str:
+    """A key that changes whenever a cached per-sequence result could differ."""
+    paths = sorted(Path(args.dataset).rglob("*")) if args.dataset is not None else []
+    for method in methods:  # weight files of ours: a retrained file must not reuse the cache
+        weights = getattr(method, "describe", dict)().get("weights", {})
+        paths += [Path(p) for p in weights.values()]
+    files = []
+    for path in paths:
+        if path.is_file():
+            stat = path.stat()
+            files.append([str(path), stat.st_size, stat.st_mtime_ns])
+    description = {
+        "version": __version__,
+        "dataset": dataset,
+        "files": files,
+        "protocol": str(protocol),
+        "methods": [[m.name, m.metric, getattr(m, "describe", dict)()] for m in methods],
+    }
+    text = json.dumps(description, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "opencv": cv2.__version__,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sobelnet_ros.evaluation.hpatches``: the same as ``sobelnet eval``."""
+    from ..cli.main import main as sobelnet_main
+
+    return sobelnet_main(["eval", *(argv if argv is not None else sys.argv[1:])])
