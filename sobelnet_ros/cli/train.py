@@ -54,7 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.05,
         help="share of images held out for validation (by name hash)",
     )
-    parser.add_argument("--synthetic-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--synthetic-fraction",
+        type=float,
+        help="share of pairs made from synthetic shapes (default 0.1 with --images, "
+        "0.5 without, as the fallback has only a few photos)",
+    )
     parser.add_argument("--max-rotation", type=float, default=60.0, help="degrees, +-")
     parser.add_argument("--max-scale", type=float, default=2.0, help="zoom in [1/s, s]")
     parser.add_argument(
@@ -84,6 +89,12 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(","))
     except ValueError as error:
         raise ValueError(f"{name} must be comma-separated integers, got {text!r}") from error
+
+
+def _synthetic_fraction(args: argparse.Namespace) -> float:
+    if args.synthetic_fraction is not None:
+        return args.synthetic_fraction
+    return 0.1 if args.images is not None else 0.5
 
 
 def _sources(args: argparse.Namespace):
@@ -117,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     train_images, val_images, count = _sources(args)
     pair_config = PairConfig(
         size=args.size,
-        synthetic_fraction=args.synthetic_fraction,
+        synthetic_fraction=_synthetic_fraction(args),
         homography=HomographyRanges(max_rotation_deg=args.max_rotation, max_scale=args.max_scale),
     )
     val_config = PairConfig(
