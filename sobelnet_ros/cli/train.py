@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--detector", type=Path, help="descriptor: frozen SobelNet weights giving the candidates"
     )
     parser.add_argument("--candidates", type=int, default=512)
+    parser.add_argument(
+        "--negative-px",
+        type=float,
+        default=4.0,
+        help="descriptor: candidates farther than this from the positive are negatives",
+    )
     parser.add_argument("--gamma", type=float, default=512.0, help="circle-loss scale")
     parser.add_argument("--margin", type=float, default=0.1, help="circle-loss margin")
     parser.add_argument(
@@ -146,7 +153,12 @@ def run(args: argparse.Namespace) -> int:
             _ints(args.desnet_extra, "--desnet-extra"),
         )
         task = DescriptorTask(
-            DescriptorConfig(candidates=args.candidates, gamma=args.gamma, margin=args.margin),
+            DescriptorConfig(
+                candidates=args.candidates,
+                negative_px=args.negative_px,
+                gamma=args.gamma,
+                margin=args.margin,
+            ),
             frozen_detector(args.detector, device),
             DesNetConfig(widths=widths, extra_convs=extra),
         )
@@ -176,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         "device": str(device),
     }
     result = run_training(task, train_sampler, val_sampler, loop, args.out, device, settings)
-    print(f"{args.task}: step {result['step']}, validation {result['validation']}")
-    print(f"weights: {args.out / (task.name + '.safetensors')}")
+    if int(os.environ.get("RANK", "0")) == 0:  # one report under torchrun
+        print(f"{args.task}: step {result['step']}, validation {result['validation']}")
+        print(f"weights: {args.out / (task.name + '.safetensors')}")
     return 0
