@@ -74,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--candidates", type=int, default=512)
     parser.add_argument(
+        "--init", type=Path, help="start a new run from these weights of the same network"
+    )
+    parser.add_argument(
         "--negative-px",
         type=float,
         default=4.0,
@@ -185,9 +188,12 @@ def run(args: argparse.Namespace) -> int:
         },
         "task_config": asdict(task.config),
         "detector": str(args.detector) if args.detector else None,
+        "init": str(args.init) if args.init else None,
         "device": str(device),
     }
-    result = run_training(task, train_sampler, val_sampler, loop, args.out, device, settings)
+    result = run_training(
+        task, train_sampler, val_sampler, loop, args.out, device, settings, args.init
+    )
     if int(os.environ.get("RANK", "0")) == 0:  # one report under torchrun
         print(f"{args.task}: step {result['step']}, validation {result['validation']}")
         print(f"weights: {args.out / (task.name + '.safetensors')}")

@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from ..models import save_weights
+from ..models import load_weights, save_weights
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .log import TrainLog
 from .pairs import PairBatch, PairSampler
@@ -93,6 +93,7 @@ def run_training(
     out: Path,
     device: torch.device,
     settings: dict[str, Any],
+    init: Path | None = None,
 ) -> dict[str, Any]:
     """Train ``task`` until ``config.steps`` (resuming from ``out`` if it holds a checkpoint).
 
@@ -101,6 +102,10 @@ def run_training(
 
     Returns:
         the last validation record and the step reached.
+
+    ``init`` (a ``.safetensors`` file of the same network) seeds the weights of
+    a new run, e.g. a wider-augmentation stage after a milder one; a run folder
+    that already holds a checkpoint ignores it.
     """
     rank, world = _distributed()
     if rank == 0:
@@ -116,6 +121,9 @@ def run_training(
     if checkpoint.is_file():
         step, _ = load_checkpoint(checkpoint, model, optimizer, scheduler)
         logger.info("resumed %s at step %d from %s", task.name, step, checkpoint)
+    elif init is not None:
+        load_weights(model, init)
+        logger.info("%s starts from the weights in %s", task.name, init)
     # Validation pairs: fixed (seed + 1, index) so every validation sees the same pairs.
     val_batches = [val_sampler.batch(i, 8) for i in range(math.ceil(config.val_pairs / 8))]
     train_model = nn.parallel.DistributedDataParallel(model) if world > 1 else model

@@ -112,3 +112,17 @@ def test_resume_reproduces_the_same_state_bit_for_bit(tmp_path):
     train_a = json.loads((straight / "log.json").read_text())["train"]
     train_b = json.loads((staged / "log.json").read_text())["train"]
     assert [r["loss"] for r in train_a] == [r["loss"] for r in train_b]
+
+
+def test_init_seeds_a_new_run_with_given_weights(tmp_path):
+    task = DetectorTask(DetectorConfig(target="corners", max_corners=30))
+    torch.manual_seed(123)
+    start = save_weights(task.model(), tmp_path / "start.safetensors")
+    train, val = samplers(7)
+    config = loop(1, lr=1e-12, weight_decay=0.0, val_pairs=2)
+    run_training(task, train, val, config, tmp_path / "run", torch.device("cpu"), {}, init=start)
+    expected, got = task.model(), task.model()
+    load_weights(expected, start)
+    load_weights(got, tmp_path / "run" / "sobelnet.safetensors")
+    weight = "learnable.layers.0.0.weight"
+    assert torch.allclose(expected.state_dict()[weight], got.state_dict()[weight], atol=1e-6)
