@@ -1,0 +1,33 @@
+"""Photometric changes of a view: brightness, contrast, gamma, blur, noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PhotometricRanges:
+    """Ranges of the random photometric changes [ours]."""
+
+    brightness: float = 0.2  # additive, of the [0, 1] range
+    contrast: float = 0.3  # multiplicative, 1 +- this
+    gamma: float = 0.4  # log-uniform in [1 / (1 + g), 1 + g]
+    max_blur_sigma: float = 1.2  # px, applied with probability 1/3
+    max_noise: float = 0.03  # std of Gaussian noise, of the [0, 1] range
+
+
+def photometric(image: np.ndarray, rng: np.random.Generator, ranges: PhotometricRanges):
+    """A randomly changed float32 copy of a uint8 gray view, values in [0, 1]."""
+    out = image.astype(np.float32) / 255.0
+    if rng.random() < 1 / 3 and ranges.max_blur_sigma > 0:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, ranges.max_blur_sigma))
+    gamma = float(np.exp(rng.uniform(-1, 1) * np.log1p(ranges.gamma)))
+    out = np.power(np.clip(out, 0.0, 1.0), gamma)
+    mean = out.mean()
+    out = (out - mean) * (1 + rng.uniform(-1, 1) * ranges.contrast) + mean
+    out = out + rng.uniform(-1, 1) * ranges.brightness
+    out = out + rng.normal(0.0, rng.uniform(0, ranges.max_noise), out.shape).astype(np.float32)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,41 @@
+"""``sobelnet train``: a tiny detector then descriptor run end to end, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+
+from sobelnet_ros.cli.main import main
+from sobelnet_ros.models import DesNet, SobelNet, load_weights
+from sobelnet_ros.training.images import synthetic_shapes
+
+TINY = ["--steps", "3", "--batch-size", "2", "--size", "64", "--val-every", "3",
+        "--val-pairs", "4", "--threads", "1"]  # fmt: skip
+
+
+def test_train_detector_then_descriptor(tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(images / f"photo{i}.png"), synthetic_shapes(i, 160))
+    det, des = tmp_path / "det", tmp_path / "des"
+    assert main(["train", "detector", "--images", str(images), "--out", str(det), *TINY]) == 0
+    load_weights(SobelNet(), det / "sobelnet.safetensors")
+    assert json.loads((det / "log.json").read_text())["settings"]["image_count"] == 4
+    args = ["train", "descriptor", "--images", str(images), "--out", str(des), *TINY,
+            "--detector", str(det / "sobelnet.safetensors"), "--candidates", "32"]  # fmt: skip
+    assert main(args) == 0
+    load_weights(DesNet(), des / "desnet.safetensors")
+    assert "desnet.safetensors" in capsys.readouterr().out
+
+
+def test_train_descriptor_needs_a_detector(tmp_path, capsys):
+    assert main(["train", "descriptor", "--out", str(tmp_path / "x"), *TINY]) == 2
+    assert "--detector" in capsys.readouterr().err
+
+
+def test_train_rejects_a_missing_image_folder(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["train", "detector", "--images", str(missing), "--out", str(tmp_path)]) == 2
+    assert "nowhere" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""Training runs: the loss falls on tiny synthetic data; resume is exact; the weights load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sobelnet_ros.models import DesNetConfig, SobelNet, load_weights, save_weights
+from sobelnet_ros.training.descriptor import DescriptorConfig, DescriptorTask, frozen_detector
+from sobelnet_ros.training.detector import DetectorConfig, DetectorTask
+from sobelnet_ros.training.pairs import PairConfig, PairSampler
+from sobelnet_ros.training.trainer import LoopConfig, run_training
+
+PAIRS = PairConfig(size=64, synthetic_fraction=1.0)
+TINY_DESNET = DesNetConfig(widths=(8, 16), extra_convs=(0, 0), dilations=(2,), descriptor_dim=16)
+
+
+def samplers(seed: int = 0) -> tuple[PairSampler, PairSampler]:
+    return PairSampler([], PAIRS, seed), PairSampler([], PAIRS, seed + 1)
+
+
+def loop(steps: int, **options) -> LoopConfig:
+    values = dict(
+        steps=steps,
+        batch_size=2,
+        lr=3e-3,
+        warmup=2,
+        val_every=steps,
+        val_pairs=8,
+        checkpoint_every=1000,
+        log_every=1,
+    )
+    return LoopConfig(**{**values, **options})
+
+
+def fixed_loss(task, model_path, batch) -> float:
+    model = task.model()
+    load_weights(model, model_path)
+    model.train()
+    with torch.no_grad():
+        return task.loss(model, batch)[0].item()
+
+
+@pytest.mark.parametrize("target", ["corners", "peaks"])
+def test_detector_steps_lower_the_loss(tmp_path, target):
+    task = DetectorTask(DetectorConfig(target=target, max_corners=50, peaks=30))
+    train, val = samplers()
+    torch.manual_seed(0)
+    save_weights(task.model(), tmp_path / "start.safetensors")
+    result = run_training(task, train, val, loop(30), tmp_path, torch.device("cpu"), {})
+    batch = train.batch(10_000, 4)
+    before = fixed_loss(task, tmp_path / "start.safetensors", batch)
+    after = fixed_loss(task, tmp_path / "sobelnet.safetensors", batch)
+    assert after < 0.8 * before
+    assert 0.0 <= result["validation"]["repeatability"] <= 1.0
+    log = json.loads((tmp_path / "log.json").read_text())
+    assert len(log["train"]) == 30 and (tmp_path / "curves.png").stat().st_size > 0
+    assert (tmp_path / "train.csv").read_text().startswith("step,loss")
+
+
+@pytest.fixture(scope="module")
+def detector_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("det") / "sobelnet.safetensors"
+    return save_weights(SobelNet().eval(), path)
+
+
+class OneBatch(PairSampler):
+    """Always the same small batch: the network must fit it."""
+
+    def batch(self, step, batch_size, rank=0):
+        return super().batch(0, batch_size, rank)
+
+
+def test_descriptor_steps_lower_the_loss(tmp_path, detector_file):
+    task = DescriptorTask(
+        DescriptorConfig(candidates=64, gamma=32.0, val_keypoints=32),
+        frozen_detector(detector_file, torch.device("cpu")),
+        TINY_DESNET,
+    )
+    train, val = OneBatch([], PAIRS, 3), PairSampler([], PAIRS, 4)
+    torch.manual_seed(0)
+    save_weights(task.model(), tmp_path / "start.safetensors")
+    result = run_training(task, train, val, loop(30, lr=1e-2), tmp_path, torch.device("cpu"), {})
+    batch = train.batch(0, 2)
+    before = fixed_loss(task, tmp_path / "start.safetensors", batch)
+    after = fixed_loss(task, tmp_path / "desnet.safetensors", batch)
+    assert after < 0.9 * before
+    assert 0.0 <= result["validation"]["matching_accuracy"] <= 1.0
+
+
+def test_resume_reproduces_the_same_state_bit_for_bit(tmp_path):
+    task = DetectorTask(DetectorConfig(target="peaks", peaks=30))
+    train, val = samplers(5)
+    straight, staged = tmp_path / "straight", tmp_path / "staged"
+    run_training(task, train, val, loop(6), straight, torch.device("cpu"), {})
+    first = run_training(task, train, val, loop(6, stop_at=3), staged, torch.device("cpu"), {})
+    assert first["step"] == 3
+    second = run_training(task, train, val, loop(6), staged, torch.device("cpu"), {})
+    assert second["step"] == 6
+    a = torch.load(straight / "checkpoint.pt", weights_only=False)
+    b = torch.load(staged / "checkpoint.pt", weights_only=False)
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    for key, state in a["optimizer"]["state"].items():
+        for name, tensor in state.items():
+            assert torch.equal(tensor, b["optimizer"]["state"][key][name])
+    assert a["scheduler"] == b["scheduler"]
+    assert torch.equal(a["rng"]["torch"], b["rng"]["torch"])
+    train_a = json.loads((straight / "log.json").read_text())["train"]
+    train_b = json.loads((staged / "log.json").read_text())["train"]
+    assert [r["loss"] for r in train_a] == [r["loss"] for r in train_b]
+
+
+def test_init_seeds_a_new_run_with_given_weights(tmp_path):
+    task = DetectorTask(DetectorConfig(target="corners", max_corners=30))
+    torch.manual_seed(123)
+    start = save_weights(task.model(), tmp_path / "start.safetensors")
+    train, val = samplers(7)
+    config = loop(1, lr=1e-12, weight_decay=0.0, val_pairs=2)
+    run_training(task, train, val, config, tmp_path / "run", torch.device("cpu"), {}, init=start)
+    expected, got = task.model(), task.model()
+    load_weights(expected, start)
+    load_weights(got, tmp_path / "run" / "sobelnet.safetensors")
+    weight = "learnable.layers.0.0.weight"
+    assert torch.allclose(expected.state_dict()[weight], got.state_dict()[weight], atol=1e-6)
