@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def save_checkpoint(
         "rng": {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": np.random.get_state(),
+            "numpy": _numpy_state(),
             "python": random.getstate(),
         },
         "extra": extra or {},
@@ -52,18 +53,34 @@ def load_checkpoint(
         ValueError: the file is not such a checkpoint (the message names it).
     """
     try:
-        # weights_only=False: the RNG states are numpy/python objects; only our own files
-        # are loaded here (the run folder), never downloaded ones.
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: tensors and plain Python values only, never arbitrary pickles.
+        state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-    except (KeyError, RuntimeError, OSError) as error:
+    except (KeyError, RuntimeError, OSError, pickle.UnpicklingError) as error:
         raise ValueError(f"{path}: not a usable training checkpoint ({error})") from error
     rng = state["rng"]
     torch.set_rng_state(rng["torch"])
     if rng["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
-    np.random.set_state(rng["numpy"])
+    _set_numpy_state(rng["numpy"])
     random.setstate(rng["python"])
     return int(state["step"]), state["extra"]
+
+
+def _numpy_state() -> dict[str, Any]:
+    # numpy's legacy RNG state as tensors and plain values, loadable with weights_only.
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "name": name,
+        "keys": torch.from_numpy(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": float(cached),
+    }
+
+
+def _set_numpy_state(state: dict[str, Any]) -> None:
+    keys = state["keys"].numpy().astype(np.uint32)
+    np.random.set_state((state["name"], keys, state["pos"], state["has_gauss"], state["cached"]))

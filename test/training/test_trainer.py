@@ -126,3 +126,19 @@ def test_init_seeds_a_new_run_with_given_weights(tmp_path):
     load_weights(got, tmp_path / "run" / "sobelnet.safetensors")
     weight = "learnable.layers.0.0.weight"
     assert torch.allclose(expected.state_dict()[weight], got.state_dict()[weight], atol=1e-6)
+
+
+class _Payload:
+    """Any pickled object beyond tensors and plain values."""
+
+
+def test_checkpoints_are_loaded_without_unpickling_objects(tmp_path):
+    from sobelnet_ros.training.checkpoint import load_checkpoint
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"step": 1, "model": {}, "payload": _Payload()}, path)
+    model = SobelNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
+    with pytest.raises(ValueError, match="checkpoint.pt"):
+        load_checkpoint(path, model, optimizer, scheduler)
