@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return demo_replay.run(args)
     import rclpy  # late: the rest of the CLI works without ROS
 
+    from ..ros.bench.dds_profile import apply_large_image_profile
     from ..ros.monitor import FeatureMonitor
     from ..ros.sample_source import SampleImageSource, SourcePublisher
 
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     source = SampleImageSource((width, height), args.encoding)  # before the node: slow import
+    # Stock Fast DDS loses most best-effort frames larger than its 512 KB shared-memory
+    # segment (640x480 rgb8 is 900 KB): give the demo's processes the large-image profile.
+    print(f"Fast DDS profile: {apply_large_image_profile(out)}")
     node_process = _start_node(args, out / "detector.log")
     context = rclpy.Context()
     rclpy.init(context=context)
