@@ -1,6 +1,9 @@
 """The pipelined CUDA engine: pinned slots, one stream per slot, CUDA graphs, events.
 
-``submit`` copies the frame into the pinned host buffer of a free slot and
+A CUDA failure (out of memory included) fails that frame with an
+``EngineError`` naming the stage and size in ``FrameResult.error``, counted
+as ``cuda_error``; the engine itself keeps running. ``submit`` copies the
+frame into the pinned host buffer of a free slot and
 enqueues upload -> (captured) step -> download on that slot's stream, then
 returns; nothing waits on the GPU. ``completed`` and ``wait`` hand back
 finished frames in submission order with per-stage GPU times from CUDA
@@ -129,7 +132,11 @@ class CudaEngine:
                 frame.error = error
                 self._in_flight.append(frame)
                 return True
-            self._launch(frame, gray)
+            try:
+                self._launch(frame, gray)
+            except EngineError as error:  # the frame fails with the reason; the engine lives on
+                logger.error("%s", error)
+                frame.error = error
             self._in_flight.append(frame)
             return True
 
@@ -322,7 +329,8 @@ class CudaEngine:
     def _finish(self, frame: _Frame) -> FrameResult:
         timings = {"latency": (time.perf_counter() - frame.submitted_at) * 1e3}
         if frame.error is not None:
-            self.stats.count("failed", "bad_input")
+            reason = "cuda_error" if isinstance(frame.error, EngineError) else "bad_input"
+            self.stats.count("failed", reason)
             return FrameResult(frame.meta, None, frame.error, timings, frame.sequence)
         slot = frame.slot
         previous = "start"

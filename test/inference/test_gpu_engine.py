@@ -128,10 +128,13 @@ def test_out_of_memory_is_a_clear_error():
     free, _ = torch.cuda.mem_get_info()
     hog = torch.empty(int(free * 0.995), dtype=torch.uint8, device="cuda")
     try:
-        with pytest.raises(RuntimeError, match="CUDA failure during|out of memory"):
-            engine.submit(np.zeros((4320, 7680), np.uint8))
+        engine.submit(np.zeros((4320, 7680), np.uint8))
+        result = engine.wait(timeout=30)
     finally:
         del hog
+    assert result.features is None
+    assert "CUDA failure during" in str(result.error) and "7680x4320" in str(result.error)
+    assert engine.stats.snapshot()["failed"] == {"cuda_error": 1}
     engine.close()
 
 
