@@ -207,7 +207,9 @@ class CudaEngine:
         """Run (and capture) one frame of ``size`` = (width, height) on every slot."""
         for _ in self._slots:
             self.submit(np.zeros(size[::-1], np.uint8), meta="warm-up")
-            self.wait()
+            result = self.wait()
+            if result is not None and isinstance(result.error, EngineError):
+                raise result.error  # create_engine(fallback_to_cpu=True) catches this
         self.stats = EngineStats()
 
     # Internals.
