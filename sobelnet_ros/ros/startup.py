@@ -25,6 +25,9 @@ def make_engine(params: dict[str, Any], device: str) -> tuple[FeatureExtractor, 
     engine = create_engine(
         extractor, max_in_flight=params["max_in_flight"], drop_policy=params["drop_policy"]
     )
+    warm_up = getattr(engine, "warm_up", None)
+    if warm_up is not None:  # CUDA: capture and run once now, so failures show at start
+        warm_up()
     return extractor, engine
 
 
