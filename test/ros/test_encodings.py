@@ -8,26 +8,13 @@ from sensor_msgs.msg import Image
 
 from sobelnet_ros.ros.encodings import SUPPORTED_ENCODINGS, ImageRejected, image_to_array
 
+from .messages import image_message
+
 REASONS = {
     "unsupported_encoding", "empty_image", "too_small", "too_large", "bad_step",
     "truncated_data", "oversized_data", "odd_width",
 }  # fmt: skip
 CHANNELS = {"mono8": 1, "mono16": 1, "rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4}
-
-
-def message(pixels: np.ndarray, encoding: str, pad: int = 0, big_endian: bool = False) -> Image:
-    """An Image whose rows are ``pad`` bytes longer than the pixels need."""
-    height = pixels.shape[0]
-    raw = pixels.astype(pixels.dtype.newbyteorder(">" if big_endian else "<"))
-    rows = raw.reshape(height, -1).view(np.uint8)
-    padded = np.zeros((height, rows.shape[1] + pad), np.uint8)
-    padded[:, : rows.shape[1]] = rows
-    data = array.array("B")
-    data.frombytes(padded.tobytes())
-    return Image(
-        height=height, width=pixels.shape[1], encoding=encoding,
-        is_bigendian=int(big_endian), step=padded.shape[1], data=data,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -38,22 +25,22 @@ def rgb(textured_image):
 @pytest.mark.parametrize("pad", [0, 3])
 def test_rgb_family_decodes_to_rgb(rgb, pad):
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 200, np.uint8)])
-    assert np.array_equal(image_to_array(message(rgb, "rgb8", pad)), rgb)
-    assert np.array_equal(image_to_array(message(rgb[..., ::-1], "bgr8", pad)), rgb)
-    assert np.array_equal(image_to_array(message(rgba, "rgba8", pad)), rgba)
+    assert np.array_equal(image_to_array(image_message(rgb, "rgb8", pad)), rgb)
+    assert np.array_equal(image_to_array(image_message(rgb[..., ::-1], "bgr8", pad)), rgb)
+    assert np.array_equal(image_to_array(image_message(rgba, "rgba8", pad)), rgba)
     bgra = rgba[..., [2, 1, 0, 3]]
-    assert np.array_equal(image_to_array(message(bgra, "bgra8", pad)), rgba)
+    assert np.array_equal(image_to_array(image_message(bgra, "bgra8", pad)), rgba)
 
 
 @pytest.mark.parametrize("big_endian", [False, True])
 @pytest.mark.parametrize("pad", [0, 1, 2])
 def test_mono_honours_step_and_byte_order(rgb, big_endian, pad):
     gray16 = (rgb[..., 0].astype(np.uint16) * 257 + 3).astype(np.uint16)
-    out = image_to_array(message(gray16, "mono16", pad, big_endian))
+    out = image_to_array(image_message(gray16, "mono16", pad, big_endian))
     assert out.dtype == np.uint16 and out.dtype.isnative and np.array_equal(out, gray16)
     assert out.flags.c_contiguous
     gray8 = rgb[..., 1]
-    assert np.array_equal(image_to_array(message(gray8, "mono8", pad)), gray8)
+    assert np.array_equal(image_to_array(image_message(gray8, "mono8", pad)), gray8)
 
 
 @pytest.mark.parametrize("pattern", ["rggb", "bggr", "gbrg", "grbg"])
@@ -62,7 +49,7 @@ def test_bayer_patterns_give_the_right_colour(pattern):
     mosaic = np.zeros((32, 48), np.uint8)
     for i, channel in enumerate(pattern):  # 2x2 cell, row-major from the top-left
         mosaic[i // 2 :: 2, i % 2 :: 2] = color[channel]
-    out = image_to_array(message(mosaic, f"bayer_{pattern}8"))
+    out = image_to_array(image_message(mosaic, f"bayer_{pattern}8"))
     centre = out[8:-8, 8:-8].reshape(-1, 3).mean(axis=0)
     assert np.allclose(centre, [200, 100, 30], atol=2)
 
@@ -79,7 +66,7 @@ def test_yuv422_variants(encoding, rgb):
     packed[..., 0 if encoding in ("yuv422_yuy2", "yuyv") else 1] = y
     chroma = packed[..., 1 if encoding in ("yuv422_yuy2", "yuyv") else 0]
     chroma[:, 0::2], chroma[:, 1::2] = u, v
-    out = image_to_array(message(packed, encoding, pad=4))
+    out = image_to_array(image_message(packed, encoding, pad=4))
     assert out.shape == rgb.shape
     assert np.abs(out.astype(int) - rgb).mean() < 3
 
@@ -97,7 +84,7 @@ def test_yuv422_variants(encoding, rgb):
     ],
 )
 def test_malformed_messages_are_rejected_with_a_reason(rgb, change, reason):
-    msg = message(rgb[..., 0], "mono8")
+    msg = image_message(rgb[..., 0], "mono8")
     for key, value in change.items():
         setattr(msg, key, value)
     with pytest.raises(ImageRejected) as caught:
@@ -106,7 +93,7 @@ def test_malformed_messages_are_rejected_with_a_reason(rgb, change, reason):
 
 
 def test_odd_width_yuv_is_rejected():
-    msg = message(np.zeros((20, 21, 2), np.uint8), "yuyv")
+    msg = image_message(np.zeros((20, 21, 2), np.uint8), "yuyv")
     with pytest.raises(ImageRejected, match="even width"):
         image_to_array(msg)
 
@@ -120,9 +107,9 @@ def test_cv_bridge_is_used_only_outside_the_table(rgb):
             assert desired_encoding == "rgb8"
             return rgb
 
-    assert np.array_equal(image_to_array(message(rgb, "rgb8"), Bridge()), rgb)
+    assert np.array_equal(image_to_array(image_message(rgb, "rgb8"), Bridge()), rgb)
     assert Bridge.calls == 0
-    assert np.array_equal(image_to_array(message(rgb, "8UC3"), Bridge()), rgb)
+    assert np.array_equal(image_to_array(image_message(rgb, "8UC3"), Bridge()), rgb)
     assert Bridge.calls == 1
 
 

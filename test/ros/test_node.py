@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
 from .conftest import ROOT, NodeProcess, RosPeer, random_domain
+from .messages import image_message
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -103,32 +104,20 @@ def reference():
     return FeatureExtractor(max_keypoints=MAX_KEYPOINTS)  # same weights and seed as the node
 
 
-def image_msg(pixels: np.ndarray, encoding: str, pad: int = 0, big_endian: bool = False):
-    height = pixels.shape[0]
-    raw = pixels.astype(pixels.dtype.newbyteorder(">" if big_endian else "<"))
-    rows = raw.reshape(height, -1).view(np.uint8)
-    padded = np.zeros((height, rows.shape[1] + pad), np.uint8)
-    padded[:, : rows.shape[1]] = rows
-    data = array.array("B")
-    data.frombytes(padded.tobytes())
-    return Image(height=height, width=pixels.shape[1], encoding=encoding,
-                 is_bigendian=int(big_endian), step=padded.shape[1], data=data)  # fmt: skip
-
-
 def encode(rgb: np.ndarray, encoding: str) -> Image:
     """``rgb`` as a message in ``encoding``, with padded rows where it matters."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     alpha = np.full(rgb.shape[:2], 255, np.uint8)
     if encoding == "mono8":
-        return image_msg(gray, encoding, pad=3)
+        return image_message(gray, encoding, pad=3)
     if encoding == "mono16":
-        return image_msg(gray.astype(np.uint16) * 257, encoding, pad=2, big_endian=True)
+        return image_message(gray.astype(np.uint16) * 257, encoding, pad=2, big_endian=True)
     if encoding.startswith("bayer_"):
         mosaic = np.zeros(rgb.shape[:2], np.uint8)
         for i, channel in enumerate(encoding[6:10]):
             index = "rgb".index(channel)
             mosaic[i // 2 :: 2, i % 2 :: 2] = rgb[i // 2 :: 2, i % 2 :: 2, index]
-        return image_msg(mosaic, encoding)
+        return image_message(mosaic, encoding)
     if encoding in ("yuv422", "uyvy", "yuv422_yuy2", "yuyv"):
         yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV)
         packed = np.zeros((*rgb.shape[:2], 2), np.uint8)
@@ -136,10 +125,10 @@ def encode(rgb: np.ndarray, encoding: str) -> Image:
         packed[..., 0 if luma_first else 1] = yuv[..., 0]
         chroma = packed[..., 1 if luma_first else 0]
         chroma[:, 0::2], chroma[:, 1::2] = yuv[:, 0::2, 1], yuv[:, 0::2, 2]
-        return image_msg(packed, encoding, pad=4)
+        return image_message(packed, encoding, pad=4)
     channels = {"rgb8": rgb, "bgr8": rgb[..., ::-1], "rgba8": np.dstack([rgb, alpha]),
                 "bgra8": np.dstack([rgb[..., ::-1], alpha])}  # fmt: skip
-    return image_msg(np.ascontiguousarray(channels[encoding]), encoding, pad=5)
+    return image_message(np.ascontiguousarray(channels[encoding]), encoding, pad=5)
 
 
 def expected_input(rgb: np.ndarray, encoding: str) -> np.ndarray | None:
