@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from ..data import sample_images
-from ..inference import FeatureExtractor
+from ..inference import BatchFeatures, FeatureExtractor
+from ..inference.pyramid import level_count, merge_levels
 from ..models.macs import count_macs
 from .options import add_extractor_arguments, extractor_from_args
 
@@ -51,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     result["macs_640x480"] = {
         "sobelnet": count_macs(extractor.sobelnet, 480, 640),
         "desnet": count_macs(extractor.desnet, 480, 640),
+        "octaves": sum(
+            count_macs(net, 480 >> octave, 640 >> octave)
+            for octave in range(1, level_count(480, 640, extractor.config.pyramid_levels))
+            for net in (extractor.sobelnet, extractor.desnet)
+        ),
     }
     print(_format_macs(result["macs_640x480"]))
     for width, height in sizes:
@@ -90,24 +96,45 @@ def _time_size(
     return _summarise(times)
 
 
-_STAGES = ("preprocess", "sobelnet", "nms_topk", "desnet", "sampling", "download")
+_STAGES = ("preprocess", "sobelnet", "nms_topk", "desnet", "sampling", "octaves", "download")
 
 
 def _time_stages(extractor: FeatureExtractor, image: np.ndarray) -> dict[str, float]:
+    """Stages of the full-resolution level one by one, then the octaves and merge at once."""
     device = extractor.device
     out: dict[str, float] = {}
     with torch.inference_mode():
         out["preprocess"], tensor = _timed_value(lambda: extractor.preprocess(image), device)
+        (_, budget), *octaves = extractor.pyramid(tensor)
         out["sobelnet"], scores = _timed_value(lambda: extractor.detect(tensor), device)
         out["nms_topk"], (kpts, values, count) = _timed_value(
-            lambda: extractor.select(scores), device
+            lambda: extractor.select(scores, budget), device
         )
         out["desnet"], dense = _timed_value(lambda: extractor.describe(tensor), device)
         out["sampling"], desc = _timed_value(lambda: extractor.sample(dense, kpts), device)
+        full = BatchFeatures(kpts, values, desc, count)
+        out["octaves"], merged = _timed_value(
+            lambda: _octaves(extractor, tensor, full, len(octaves)), device
+        )
         out["download"], _ = _timed_value(
-            lambda: [t.cpu().numpy() for t in (kpts, values, desc, count)], device
+            lambda: [t.cpu().numpy() for t in _fields(merged)], device
         )
     return out
+
+
+def _octaves(
+    extractor: FeatureExtractor, image: torch.Tensor, full: BatchFeatures, count: int
+) -> BatchFeatures:
+    """Octaves of ``image`` extracted and merged with the full level's ``full``."""
+    if count == 0:
+        return full
+    levels = extractor.pyramid(image)[1:]
+    parts = [full, *(extractor.extract_level(level, budget) for level, budget in levels)]
+    return merge_levels(parts, list(range(len(parts))))
+
+
+def _fields(features: BatchFeatures) -> tuple[torch.Tensor, ...]:
+    return (features.keypoints, features.scores, features.descriptors, features.count)
 
 
 def _timed(fn: Callable[[], object], device: torch.device) -> float:

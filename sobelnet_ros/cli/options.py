@@ -22,6 +22,18 @@ def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--score-ratio", type=float, default=defaults.score_ratio)
     group.add_argument("--nms-window", type=int, default=defaults.nms_window)
     group.add_argument("--border", type=int, default=defaults.border)
+    group.add_argument(
+        "--pyramid-levels",
+        type=int,
+        default=defaults.pyramid_levels,
+        help="1: the image only; 2-4: also its octaves (default: %(default)s)",
+    )
+    group.add_argument(
+        "--coarse-share",
+        type=float,
+        default=defaults.coarse_share,
+        help="share of --max-keypoints taken from the octaves (default: %(default)s)",
+    )
     group.add_argument("--sobelnet-weights", help=".safetensors file (default: shipped weights)")
     group.add_argument("--desnet-weights", help=".safetensors file (default: shipped weights)")
     group.add_argument(
@@ -35,6 +47,8 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         score_ratio=args.score_ratio,
         nms_window=args.nms_window,
         border=args.border,
+        pyramid_levels=args.pyramid_levels,
+        coarse_share=args.coarse_share,
         device=args.device,
         half=args.half,
         cpu_bf16={"auto": None, "on": True, "off": False}[args.cpu_bf16],

@@ -17,10 +17,21 @@ from .cpu_tuning import cpu_has_native_bf16, keep_large_allocations
 from .device import resolve_device
 from .image_input import gray_scale_factor, to_gray, validate_image
 from .keypoints import max_pool_nms, refine_subpixel, suppress_weak, top_k, zero_border
+from .pyramid import build_pyramid, level_budgets, level_count, merge_levels
 from .sampling import sample_descriptors
 from .types import BatchFeatures, ExtractorConfig, Features
 
 logger = logging.getLogger(__name__)
+
+RUNTIME_OPTIONS = (
+    "max_keypoints",
+    "score_ratio",
+    "nms_window",
+    "border",
+    "subpixel",
+    "pyramid_levels",
+    "coarse_share",
+)
 
 
 class FeatureExtractor:
@@ -79,12 +90,9 @@ class FeatureExtractor:
     def configure(self, **options: Any) -> None:
         """Change options (all checked first; nothing changes if one is bad).
 
-        Only ``max_keypoints``, ``score_ratio``, ``nms_window``, ``border`` and
-        ``subpixel`` may change after construction.
+        Only the options of ``RUNTIME_OPTIONS`` may change after construction.
         """
-        fixed = sorted(
-            set(options) - {"max_keypoints", "score_ratio", "nms_window", "border", "subpixel"}
-        )
+        fixed = sorted(set(options) - set(RUNTIME_OPTIONS))
         if fixed:
             raise ValueError(f"options {fixed} cannot change after construction")
         self.config = self.config.with_options(**options)
@@ -102,14 +110,19 @@ class FeatureExtractor:
         """SobelNet score map ``(B, 1, H, W)``."""
         return self.sobelnet(image)
 
-    def select(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Threshold, border, NMS and top-k: keypoints ``(B, K, 2)``, scores, count."""
+    def select(
+        self, scores: torch.Tensor, max_keypoints: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Threshold, border, NMS and top-k: keypoints ``(B, K, 2)``, scores, count.
+
+        ``max_keypoints`` (K) defaults to the config's.
+        """
         c = self.config
         scores = scores.float().contiguous()
         kept = max_pool_nms(
             zero_border(suppress_weak(scores, c.score_ratio), c.border), c.nms_window
         )
-        keypoints, values, count = top_k(kept, c.max_keypoints)
+        keypoints, values, count = top_k(kept, max_keypoints or c.max_keypoints)
         if c.subpixel:
             keypoints = refine_subpixel(scores, keypoints)
         return keypoints, values, count
@@ -122,12 +135,28 @@ class FeatureExtractor:
         """Descriptors at keypoints ``(B, K, D)``, unit norm."""
         return sample_descriptors(dense.float(), keypoints, self.desnet.config.stride)
 
+    def pyramid(self, image: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
+        """The levels of ``image`` with their keypoint budgets, full resolution first.
+
+        Which levels exist depends only on the image size and the config.
+        """
+        c = self.config
+        levels = level_count(*image.shape[-2:], c.pyramid_levels)
+        budgets = level_budgets(c.max_keypoints, levels, c.coarse_share)
+        return list(zip(build_pyramid(image, len(budgets)), budgets, strict=True))
+
+    def extract_level(self, level: torch.Tensor, max_keypoints: int) -> BatchFeatures:
+        """Features of one pyramid level, keypoints in that level's pixels."""
+        keypoints, scores, count = self.select(self.detect(level), max_keypoints)
+        descriptors = self.sample(self.describe(level), keypoints)
+        return BatchFeatures(keypoints, scores, descriptors, count)
+
     @torch.inference_mode()
     def extract_tensor(self, image: torch.Tensor) -> BatchFeatures:
         """Fixed-shape features of a ``(B, 1, H, W)`` batch already on the device."""
-        keypoints, scores, count = self.select(self.detect(image))
-        descriptors = self.sample(self.describe(image), keypoints)
-        return BatchFeatures(keypoints, scores, descriptors, count)
+        levels = self.pyramid(image)
+        parts = [self.extract_level(level, budget) for level, budget in levels]
+        return merge_levels(parts, list(range(len(parts))))
 
     def extract(self, image: np.ndarray) -> Features:
         """Features of one image.

@@ -26,7 +26,7 @@ import torch
 
 from .engine_types import DROP_POLICIES, EngineStats, FrameResult
 from .extractor import FeatureExtractor
-from .graphed_step import GraphCache, GraphedStep, capture_step, run_step
+from .graphed_step import GraphCache, GraphedStep, capture_step, run_step, step_stages
 from .image_input import gray_scale_factor, to_gray, validate_image
 from .types import BatchFeatures, Features
 
@@ -257,7 +257,9 @@ class CudaEngine:
                     slot.event("compute").record()
                     outputs, frame.stages = step.outputs, ("upload", "compute")
                 else:
-                    outputs, frame.stages = self._eager(slot, host), self._eager_stages()
+                    outputs = self._eager(slot, host)
+                    stages = step_stages(self.extractor, gray.shape, self.concurrent)
+                    frame.stages = ("upload", *stages)
                 stage = "download"
                 self._download(slot, outputs)
                 slot.event("done").record()
@@ -306,11 +308,6 @@ class CudaEngine:
                 self.concurrent,
                 lambda name: slot.event(name).record(),
             )
-
-    def _eager_stages(self) -> tuple[str, ...]:
-        if self.concurrent:
-            return ("upload", "preprocess")
-        return ("upload", "preprocess", "sobelnet", "nms_topk", "desnet", "sampling")
 
     def _download(self, slot: _Slot, outputs: BatchFeatures) -> None:
         if slot.host_output is None or slot.host_output.keypoints.shape != outputs.keypoints.shape:

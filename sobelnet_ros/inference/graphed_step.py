@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .extractor import FeatureExtractor
+from .pyramid import level_count, merge_levels
 from .types import BatchFeatures
 
 WARMUP_RUNS = 3  # runs on a side stream before capture (cuDNN picks its algorithms)
@@ -33,17 +34,27 @@ def run_step(
     Args:
         scale: factor mapping the raw values to [0, 1].
         concurrent: run DesNet on a forked stream beside SobelNet and NMS.
-        record: called with a stage name after each stage (eager timing).
+        record: called with a stage name after each stage (eager timing);
+            the names are those of ``step_stages``.
     """
     note = record or (lambda _name: None)
     image = (raw.to(torch.float32) * scale).view(1, 1, *raw.shape)
     image = image.contiguous(memory_format=extractor.memory_format)
     note("preprocess")
+    levels = extractor.pyramid(image)
     if concurrent:
-        return _run_forked(extractor, image)
+        return _run_forked(extractor, levels)
+    if len(levels) > 1:
+        features = merge_levels(
+            [extractor.extract_level(level, budget) for level, budget in levels],
+            list(range(len(levels))),
+        )
+        note("pyramid")
+        return features
+    ((image, budget),) = levels
     scores = extractor.detect(image)
     note("sobelnet")
-    keypoints, values, count = extractor.select(scores)
+    keypoints, values, count = extractor.select(scores, budget)
     note("nms_topk")
     dense = extractor.describe(image)
     note("desnet")
@@ -52,19 +63,35 @@ def run_step(
     return BatchFeatures(keypoints, values, descriptors, count)
 
 
-def _run_forked(extractor: FeatureExtractor, image: torch.Tensor) -> BatchFeatures:
+def step_stages(extractor: FeatureExtractor, shape: tuple[int, int], concurrent: bool):
+    """Names ``run_step`` records, in order, for an ``H x W`` image."""
+    if concurrent:
+        return ("preprocess",)
+    if level_count(*shape, extractor.config.pyramid_levels) > 1:
+        return ("preprocess", "pyramid")
+    return ("preprocess", "sobelnet", "nms_topk", "desnet", "sampling")
+
+
+def _run_forked(
+    extractor: FeatureExtractor, levels: list[tuple[torch.Tensor, int]]
+) -> BatchFeatures:
     # SobelNet and DesNet are independent given the image: fork a stream for
     # DesNet and join before sampling (a graph captures both branches).
     main = torch.cuda.current_stream()
-    side = torch.cuda.Stream(device=image.device)
+    side = torch.cuda.Stream(device=levels[0][0].device)
     side.wait_stream(main)
     with torch.cuda.stream(side):
-        dense = extractor.describe(image)
-    keypoints, values, count = extractor.select(extractor.detect(image))
+        dense = [extractor.describe(level) for level, _ in levels]
+    selected = [extractor.select(extractor.detect(level), budget) for level, budget in levels]
     main.wait_stream(side)
     if not torch.cuda.is_current_stream_capturing():
-        dense.record_stream(main)  # eager: side's block must not be reused before main reads it
-    return BatchFeatures(keypoints, values, extractor.sample(dense, keypoints), count)
+        for block in dense:  # eager: side's blocks must not be reused before main reads them
+            block.record_stream(main)
+    parts = [
+        BatchFeatures(keypoints, values, extractor.sample(level_dense, keypoints), count)
+        for (keypoints, values, count), level_dense in zip(selected, dense, strict=True)
+    ]
+    return merge_levels(parts, list(range(len(parts))))
 
 
 @dataclass

@@ -20,6 +20,8 @@ class ExtractorConfig:
     nms_window: int = 5  # px, odd side of the max-pool NMS window [ours]
     border: int = 8  # px removed at each image edge [ours]
     subpixel: bool = True  # soft-argmax refinement in a 3x3 window [ours]
+    pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]
+    coarse_share: float = 0.25  # share of max_keypoints given to the octaves [ours]
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
     half: bool = False  # fp16 networks on CUDA (ignored on the CPU)
     cpu_bf16: bool | None = None  # bf16 networks on the CPU; None: where it computes bf16 natively
@@ -57,6 +59,10 @@ def check_options(config: ExtractorConfig) -> None:
         raise ValueError(f"nms_window must be an odd int in [1, 31], got {config.nms_window!r}")
     if not isinstance(config.border, int) or not 0 <= config.border <= 256:
         raise ValueError(f"border must be an int in [0, 256], got {config.border!r}")
+    if not isinstance(config.pyramid_levels, int) or not 1 <= config.pyramid_levels <= 4:
+        raise ValueError(f"pyramid_levels must be an int in [1, 4], got {config.pyramid_levels!r}")
+    if not 0.0 <= float(config.coarse_share) <= 0.9:
+        raise ValueError(f"coarse_share must be in [0, 0.9], got {config.coarse_share!r}")
 
 
 @dataclass

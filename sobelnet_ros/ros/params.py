@@ -26,7 +26,15 @@ class Spec:
     runtime: bool = False  # may change while running
 
 
-EXTRACTOR_OPTIONS = ("max_keypoints", "score_ratio", "nms_window", "border", "subpixel")
+EXTRACTOR_OPTIONS = (
+    "max_keypoints",
+    "score_ratio",
+    "nms_window",
+    "border",
+    "subpixel",
+    "pyramid_levels",
+    "coarse_share",
+)
 
 SPECS: dict[str, Spec] = {
     "device": Spec("auto", "cpu, cuda, cuda:N or auto (CUDA when usable, else CPU)"),
@@ -40,6 +48,10 @@ SPECS: dict[str, Spec] = {
     "border": Spec(8, "keypoints closer than this to the image edge are dropped, px", 0, 256,
                    runtime=True),
     "subpixel": Spec(True, "refine keypoints to sub-pixel precision", runtime=True),
+    "pyramid_levels": Spec(2, "1: the image only; 2-4: also its octaves (1/2, 1/4, 1/8), for"
+                           " views 2x closer or farther", 1, 4, runtime=True),
+    "coarse_share": Spec(0.25, "share of max_keypoints taken from the octaves", 0.0, 0.9,
+                         runtime=True),
     "resize_max_side": Spec(0, "downscale images whose longer side exceeds this, px (0: never);"
                             " keypoints stay in input pixels", 0, 16384),
     "max_in_flight": Spec(2, "frames queued or being processed; more drops per drop_policy", 1,

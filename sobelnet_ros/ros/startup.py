@@ -19,6 +19,8 @@ def make_engine(params: dict[str, Any], device: str) -> tuple[FeatureExtractor, 
         nms_window=params["nms_window"],
         border=params["border"],
         subpixel=params["subpixel"],
+        pyramid_levels=params["pyramid_levels"],
+        coarse_share=params["coarse_share"],
         sobelnet_weights=params["sobelnet_weights"] or None,
         desnet_weights=params["desnet_weights"] or None,
     )

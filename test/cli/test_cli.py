@@ -29,13 +29,16 @@ def test_extract_reports_unreadable_images(tmp_path, capsys):
 
 def test_bench_writes_json_with_stages_and_baselines(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    args = ["bench", "--random-weights", "--runs", "2", "--warmup", "1", "--sizes", "96x64"]
+    sizes = "96x64,160x128"  # the second has room for an octave (64 px)
+    args = ["bench", "--random-weights", "--runs", "2", "--warmup", "1", "--sizes", sizes]
     assert main([*args, "--json", str(path)]) == 0
     result = json.loads(path.read_text())
     figures = result["sizes"]["96x64"]
     for name in ("sobelnet", "nms_topk", "desnet", "sampling", "ours_end_to_end", "orb", "sift"):
         assert figures[name]["median_ms"] > 0
+    assert result["sizes"]["160x128"]["octaves"]["median_ms"] > figures["octaves"]["median_ms"]
     assert result["macs_640x480"]["sobelnet"] > 0
+    assert result["macs_640x480"]["octaves"] > 0
     assert "MACs at 640x480" in capsys.readouterr().out
 
 

@@ -73,19 +73,17 @@ def test_new_size_captures_a_new_graph_and_stage_times_are_reported(images):
     engine.close()
 
 
-def test_eager_engine_reports_every_stage(images):
-    engine = create_engine(_eager(), max_in_flight=1, drop_policy="block", use_graphs=False)
+@pytest.mark.parametrize(
+    ("levels", "stages"),
+    [(1, ("sobelnet", "nms_topk", "desnet", "sampling")), (2, ("pyramid",))],
+)
+def test_eager_engine_reports_every_stage(images, levels, stages):
+    extractor = _eager()
+    extractor.configure(pyramid_levels=levels)
+    engine = create_engine(extractor, max_in_flight=1, drop_policy="block", use_graphs=False)
     engine.submit(images[0])
     timings = engine.wait(timeout=30).timings_ms
-    for stage in (
-        "upload",
-        "preprocess",
-        "sobelnet",
-        "nms_topk",
-        "desnet",
-        "sampling",
-        "download",
-    ):
+    for stage in ("upload", "preprocess", *stages, "download"):
         assert timings[f"gpu_{stage}"] >= 0
     engine.close()
 
