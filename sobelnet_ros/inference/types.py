@@ -16,7 +16,7 @@ class ExtractorConfig:
     """Options of the FeatureExtractor; defaults follow the method spec."""
 
     max_keypoints: int = 1024  # keypoints kept per image, best first [ours]
-    score_ratio: float = 0.015  # scores below ratio * max are zeroed [paper, value ours]
+    score_ratio: float = 0.3  # scores below ratio * max are zeroed [paper, value ours: README]
     nms_window: int = 5  # px, odd side of the max-pool NMS window [ours]
     border: int = 8  # px removed at each image edge [ours]
     subpixel: bool = True  # soft-argmax refinement in a 3x3 window [ours]

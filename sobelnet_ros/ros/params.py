@@ -41,7 +41,7 @@ SPECS: dict[str, Spec] = {
     "half": Spec(False, "fp16 networks on CUDA (ignored on the CPU)"),
     "max_keypoints": Spec(1024, "keypoints kept per image, best first", 1, MAX_KEYPOINTS_LIMIT,
                           runtime=True),
-    "score_ratio": Spec(0.015, "scores below ratio x the image's maximum are dropped", 0.0,
+    "score_ratio": Spec(0.3, "scores below ratio x the image's maximum are dropped", 0.0,
                         0.999, runtime=True),
     "nms_window": Spec(5, "side of the non-maximum suppression window, px (odd)", 1, 31, 2,
                        runtime=True),
