@@ -178,8 +178,9 @@ def _format_table(size: str, figures: dict) -> str:
     ]
     for name, f in figures.items():
         if isinstance(f, dict):
+            fps = f"{f['fps']:.1f}" if f["fps"] < 1e5 else "-"  # a stage that did not run
             lines.append(
-                f"{name:<18}{f['median_ms']:>10.2f}{f['p90_ms']:>9.2f}{f['fps']:>8.1f}{f['time_vs_ours']:>8.2f}"
+                f"{name:<18}{f['median_ms']:>10.2f}{f['p90_ms']:>9.2f}{fps:>8}{f['time_vs_ours']:>8.2f}"
             )
     lines.append(f"{'(sum of stages)':<18}{figures['stages_sum_ms']:>10.2f}")
     return "\n".join(lines)
