@@ -12,6 +12,7 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
+from ..inference.extractor import RUNTIME_OPTIONS
 from ..inference.types import MAX_KEYPOINTS_LIMIT
 
 
@@ -26,15 +27,8 @@ class Spec:
     runtime: bool = False  # may change while running
 
 
-EXTRACTOR_OPTIONS = (
-    "max_keypoints",
-    "score_ratio",
-    "nms_window",
-    "border",
-    "subpixel",
-    "pyramid_levels",
-    "coarse_share",
-)
+# The node's extractor parameters are exactly the options the extractor takes at run time.
+EXTRACTOR_OPTIONS = RUNTIME_OPTIONS
 
 SPECS: dict[str, Spec] = {
     "device": Spec("auto", "cpu, cuda, cuda:N or auto (CUDA when usable, else CPU)"),
