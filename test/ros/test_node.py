@@ -83,7 +83,7 @@ def detector(domain, tmp_path_factory):
         domain,
         [
             "--params-file", str(ROOT / "config" / "detector.yaml"),
-            "-p", "device:=cpu", "-p", f"max_keypoints:={MAX_KEYPOINTS}",
+            "-p", "device:=cpu", "-p", f"max_keypoints:={MAX_KEYPOINTS}", "-p", "score_ratio:=0.0",
             "-p", "qos_reliability:=reliable", "-p", "qos_depth:=20",
             "-p", "drop_policy:=block", "-p", "diagnostics_period_s:=0.3",
         ],
@@ -101,7 +101,9 @@ def peer(domain, detector):
 
 @pytest.fixture(scope="module")
 def reference():
-    return FeatureExtractor(max_keypoints=MAX_KEYPOINTS)  # same weights and seed as the node
+    # Same weights and options as the node. No score threshold: a score within rounding of
+    # ratio x max could fall on either side of it in two processes and change the count.
+    return FeatureExtractor(max_keypoints=MAX_KEYPOINTS, score_ratio=0.0)
 
 
 def encode(rgb: np.ndarray, encoding: str) -> Image:
