@@ -105,7 +105,9 @@ def _time_stages(extractor: FeatureExtractor, image: np.ndarray) -> dict[str, fl
     out: dict[str, float] = {}
     with torch.inference_mode():
         out["preprocess"], tensor = _timed_value(lambda: extractor.preprocess(image), device)
-        (_, budget), *octaves = extractor.pyramid(tensor)
+        pyramid_ms, ((_, budget), *octaves) = _timed_value(
+            lambda: extractor.pyramid(tensor), device
+        )
         out["sobelnet"], scores = _timed_value(lambda: extractor.detect(tensor), device)
         out["nms_topk"], (kpts, values, count) = _timed_value(
             lambda: extractor.select(scores, budget), device
@@ -113,28 +115,15 @@ def _time_stages(extractor: FeatureExtractor, image: np.ndarray) -> dict[str, fl
         out["desnet"], dense = _timed_value(lambda: extractor.describe(tensor), device)
         out["sampling"], desc = _timed_value(lambda: extractor.sample(dense, kpts), device)
         full = BatchFeatures(kpts, values, desc, count)
-        out["octaves"], merged = _timed_value(
-            lambda: _octaves(extractor, tensor, full, len(octaves)), device
+        octaves_ms, merged = _timed_value(
+            lambda: merge_levels([full, *(extractor.extract_level(*level) for level in octaves)]),
+            device,
         )
+        out["octaves"] = pyramid_ms + octaves_ms  # 2x2 averages, both networks, merge
         out["download"], _ = _timed_value(
-            lambda: [t.cpu().numpy() for t in _fields(merged)], device
+            lambda: [t.cpu().numpy() for t in merged.tensors()], device
         )
     return out
-
-
-def _octaves(
-    extractor: FeatureExtractor, image: torch.Tensor, full: BatchFeatures, count: int
-) -> BatchFeatures:
-    """Octaves of ``image`` extracted and merged with the full level's ``full``."""
-    if count == 0:
-        return full
-    levels = extractor.pyramid(image)[1:]
-    parts = [full, *(extractor.extract_level(level, budget) for level, budget in levels)]
-    return merge_levels(parts, list(range(len(parts))))
-
-
-def _fields(features: BatchFeatures) -> tuple[torch.Tensor, ...]:
-    return (features.keypoints, features.scores, features.descriptors, features.count)
 
 
 def _timed(fn: Callable[[], object], device: torch.device) -> float:

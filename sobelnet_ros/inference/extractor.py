@@ -151,12 +151,14 @@ class FeatureExtractor:
         descriptors = self.sample(self.describe(level), keypoints)
         return BatchFeatures(keypoints, scores, descriptors, count)
 
+    def extract_levels(self, levels: list[tuple[torch.Tensor, int]]) -> BatchFeatures:
+        """Features of the levels ``pyramid`` gives, merged, keypoints in input pixels."""
+        return merge_levels([self.extract_level(level, budget) for level, budget in levels])
+
     @torch.inference_mode()
     def extract_tensor(self, image: torch.Tensor) -> BatchFeatures:
         """Fixed-shape features of a ``(B, 1, H, W)`` batch already on the device."""
-        levels = self.pyramid(image)
-        parts = [self.extract_level(level, budget) for level, budget in levels]
-        return merge_levels(parts, list(range(len(parts))))
+        return self.extract_levels(self.pyramid(image))
 
     def extract(self, image: np.ndarray) -> Features:
         """Features of one image.

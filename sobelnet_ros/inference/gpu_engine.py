@@ -312,9 +312,9 @@ class CudaEngine:
     def _download(self, slot: _Slot, outputs: BatchFeatures) -> None:
         if slot.host_output is None or slot.host_output.keypoints.shape != outputs.keypoints.shape:
             slot.host_output = BatchFeatures(
-                *(torch.empty(t.shape, dtype=t.dtype).pin_memory() for t in _fields(outputs))
+                *(torch.empty(t.shape, dtype=t.dtype).pin_memory() for t in outputs.tensors())
             )
-        for host, device in zip(_fields(slot.host_output), _fields(outputs), strict=True):
+        for host, device in zip(slot.host_output.tensors(), outputs.tensors(), strict=True):
             host.copy_(device, non_blocking=True)
 
     def _harvest(self) -> None:
@@ -341,10 +341,6 @@ class CudaEngine:
         self._free.append(slot)
         self.stats.count("completed")
         return FrameResult(frame.meta, features, None, timings, frame.sequence)
-
-
-def _fields(batch: BatchFeatures) -> tuple[torch.Tensor, ...]:
-    return (batch.keypoints, batch.scores, batch.descriptors, batch.count)
 
 
 def _scale_of(host: torch.Tensor) -> float:

@@ -45,10 +45,7 @@ def run_step(
     if concurrent:
         return _run_forked(extractor, levels)
     if len(levels) > 1:
-        features = merge_levels(
-            [extractor.extract_level(level, budget) for level, budget in levels],
-            list(range(len(levels))),
-        )
+        features = extractor.extract_levels(levels)
         note("pyramid")
         return features
     ((image, budget),) = levels
@@ -91,7 +88,7 @@ def _run_forked(
         BatchFeatures(keypoints, values, extractor.sample(level_dense, keypoints), count)
         for (keypoints, values, count), level_dense in zip(selected, dense, strict=True)
     ]
-    return merge_levels(parts, list(range(len(parts))))
+    return merge_levels(parts)
 
 
 @dataclass

@@ -52,17 +52,17 @@ def build_pyramid(image: torch.Tensor, levels: int) -> list[torch.Tensor]:
     return pyramid
 
 
-def merge_levels(parts: list[BatchFeatures], octaves: list[int]) -> BatchFeatures:
-    """One padded ``BatchFeatures`` from per-level ones, best score first.
+def merge_levels(parts: list[BatchFeatures]) -> BatchFeatures:
+    """One padded ``BatchFeatures`` from per-level ones (full resolution first), best first.
 
-    Keypoints of octave ``l`` move to input pixels: a level pixel covers
+    Keypoints of octave ``l`` (``parts[l]``) move to input pixels: a level pixel covers
     ``2**l`` input pixels, so its centre ``x`` is ``2**l (x + 0.5) - 0.5``.
     Padding (score 0) sorts last and keeps zero keypoints.
     """
     if len(parts) == 1:
         return parts[0]
     keypoints, scores, descriptors = [], [], []
-    for part, octave in zip(parts, octaves, strict=True):
+    for octave, part in enumerate(parts):
         size = part.keypoints.shape[1]
         valid = torch.arange(size, device=part.count.device) < part.count.unsqueeze(1)
         factor = float(2**octave)

@@ -99,13 +99,12 @@ class BatchFeatures:
     descriptors: torch.Tensor
     count: torch.Tensor
 
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """keypoints, scores, descriptors, count: the constructor's order."""
+        return (self.keypoints, self.scores, self.descriptors, self.count)
+
     def to(self, device: torch.device | str, non_blocking: bool = False) -> BatchFeatures:
-        return BatchFeatures(
-            *(
-                t.to(device, non_blocking=non_blocking)
-                for t in (self.keypoints, self.scores, self.descriptors, self.count)
-            )
-        )
+        return BatchFeatures(*(t.to(device, non_blocking=non_blocking) for t in self.tensors()))
 
     def unpad(self, index: int, image_size: tuple[int, int]) -> Features:
         """Host ``Features`` of batch item ``index`` (tensors must be on the CPU)."""

@@ -56,7 +56,7 @@ def _part(keypoints, scores, count, k):
 def test_merge_maps_octave_keypoints_to_input_pixels_best_first():
     full = _part([[10.0, 20.0], [30.0, 40.0]], [0.9, 0.2], count=2, k=3)
     octave = _part([[5.0, 6.0]], [0.5], count=1, k=2)
-    merged = merge_levels([full, octave], [0, 1])
+    merged = merge_levels([full, octave])
     assert merged.count.item() == 3
     np.testing.assert_allclose(merged.scores[0].numpy(), [0.9, 0.5, 0.2, 0, 0])
     # The octave pixel (5, 6) covers input pixels 10-11 and 12-13: centre (10.5, 12.5).
