@@ -77,14 +77,30 @@ def test_top_k_larger_than_the_map():
     assert keypoints.shape == (1, 20, 2) and int(count[0]) == 9
 
 
-def test_subpixel_refinement_moves_towards_the_heavier_side():
-    scores = torch.zeros(1, 1, 9, 9)
-    scores[0, 0, 4, 4] = 1.0
-    scores[0, 0, 4, 5] = 0.5  # right neighbour
-    scores[0, 0, 3, 4] = 0.5  # upper neighbour
-    refined = refine_subpixel(scores, torch.tensor([[[4.0, 4.0]]]))
-    assert refined[0, 0, 0] == pytest.approx(4.25)
-    assert refined[0, 0, 1] == pytest.approx(3.75)
+def quadratic_peak(x0: float, y0: float, cross: float = 0.0) -> torch.Tensor:
+    """9x9 map of a concave quadratic whose maximum is at (x0, y0)."""
+    ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
+    dx, dy = xs - x0, ys - y0
+    return (10 - dx**2 - 2 * dy**2 - cross * dx * dy).view(1, 1, 9, 9)
+
+
+@pytest.mark.parametrize(
+    ("x0", "y0", "cross"), [(4.3, 3.8, 0.0), (3.6, 4.45, 0.0), (4.2, 4.3, 1.0)]
+)
+def test_subpixel_refinement_finds_the_peak_of_a_quadratic(x0, y0, cross):
+    refined = refine_subpixel(quadratic_peak(x0, y0, cross), torch.tensor([[[4.0, 4.0]]]))
+    assert refined[0, 0].tolist() == pytest.approx([x0, y0], abs=1e-4)
+
+
+def test_subpixel_refinement_stays_within_half_a_pixel():
+    refined = refine_subpixel(quadratic_peak(4.9, 3.2), torch.tensor([[[4.0, 4.0]]]))
+    assert refined[0, 0].tolist() == pytest.approx([4.5, 3.5])
+
+
+def test_subpixel_refinement_leaves_symmetric_peaks_and_non_maxima_in_place():
     symmetric = torch.zeros(1, 1, 9, 9)
     symmetric[0, 0, 4, 4] = 1.0
     assert refine_subpixel(symmetric, torch.tensor([[[4.0, 4.0]]])).tolist() == [[[4.0, 4.0]]]
+    ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
+    saddle = ((xs - 4.3) ** 2 - (ys - 4.2) ** 2).view(1, 1, 9, 9)
+    assert refine_subpixel(saddle, torch.tensor([[[4.0, 4.0]]])).tolist() == [[[4.0, 4.0]]]
