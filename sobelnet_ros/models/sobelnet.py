@@ -1,9 +1,10 @@
 """SobelNet: the keypoint detector of Yuan et al. (2020).
 
-Sobel edge maps of the image at three scales pass through a fixed Gaussian and
-three small learned convolutions (weights shared across scales); a last 1x1
-convolution maps each scale to scores, which are upsampled to full size and
-summed into the score map.
+Sobel edge maps of the image at three scales pass through a fixed Gaussian,
+are scaled to a fixed mean magnitude per image (so image contrast does not
+move the peaks), and pass through three small learned convolutions (weights
+shared across scales); a last 1x1 convolution maps each scale to scores,
+which are upsampled to full size and summed into the score map.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +31,18 @@ class SobelNetConfig:
     kernel_size: int = 3  # learned kernel size; 5 costs 2.8x the MACs [ours]
     gaussian_sigma: float = 1.5  # px, Gaussian after Sobel [ours]
     gaussian_size: int = 7  # taps of that Gaussian [ours]
+    normalize_gradients: bool = True  # scale edges to a fixed mean per image [ours]
+
+    # Weights files written before an option existed were trained without it.
+    FILE_DEFAULTS: ClassVar[dict[str, Any]] = {"normalize_gradients": False}
+
+
+# Mean |gx| + |gy| after Sobel and Gaussian, at which normalised edges are
+# left as they are: the median over the training photos [ours].
+REFERENCE_GRADIENT = 0.087
+# Floor of that mean, so a nearly flat image is amplified at most ~17x and
+# its noise does not become keypoints [ours].
+MIN_GRADIENT = 0.005
 
 
 def gaussian_taps(sigma: float, size: int) -> torch.Tensor:
@@ -129,10 +143,15 @@ class SobelNet(nn.Module):
         """Score map before the sigmoid, ``(B, 1, H, W)``."""
         height, width = image.shape[-2:]
         learned_dtype = self.head.weight.dtype  # see set_learned_dtype
-        total = None
+        total, gain = None, None
         for scale in self.config.scales:
-            level = _resize(image, scale)
-            features = self.learnable(self.sobel(level).to(learned_dtype))
+            edges = self.sobel(_resize(image, scale))
+            if self.config.normalize_gradients:
+                # One gain per image, from the first level, for all levels:
+                # a brighter or higher-contrast copy gives the same scores.
+                gain = gradient_gain(edges) if gain is None else gain
+                edges = edges * gain
+            features = self.learnable(edges.to(learned_dtype))
             score = self.head(features).to(image.dtype)
             if scale != 1.0:
                 score = F.interpolate(
@@ -152,6 +171,12 @@ class SobelNet(nn.Module):
         """Fold BatchNorm into the convolutions (eval mode only); returns self."""
         fold_batchnorm(self)
         return self
+
+
+def gradient_gain(edges: torch.Tensor) -> torch.Tensor:
+    """Per-image factor ``(B, 1, 1, 1)`` bringing the mean |edge| to the reference."""
+    mean = edges.abs().mean(dim=(1, 2, 3), keepdim=True)
+    return REFERENCE_GRADIENT / mean.clamp_min(MIN_GRADIENT)
 
 
 def _resize(image: torch.Tensor, scale: float) -> torch.Tensor:

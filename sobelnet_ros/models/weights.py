@@ -57,7 +57,8 @@ def config_from_file(path: str | Path, config_type: type[ConfigT]) -> ConfigT | 
     raw = read_metadata(path).get("config")
     if raw is None:
         return None
-    values: dict[str, Any] = json.loads(raw)
+    # Options added after a file was written take the value that reproduces it.
+    values: dict[str, Any] = {**getattr(config_type, "FILE_DEFAULTS", {}), **json.loads(raw)}
     known = {f.name for f in fields(config_type)}  # type: ignore[arg-type]
     unknown = set(values) - known
     if unknown:

@@ -1,9 +1,14 @@
 import pytest
 import torch
 
-from sobelnet_ros.models import SobelNet
+from sobelnet_ros.models import SobelNet, SobelNetConfig
 from sobelnet_ros.models.macs import count_macs
-from sobelnet_ros.models.sobelnet import _SobelBlock
+from sobelnet_ros.models.sobelnet import (
+    MIN_GRADIENT,
+    REFERENCE_GRADIENT,
+    _SobelBlock,
+    gradient_gain,
+)
 
 
 def test_score_map_shape_and_range():
@@ -58,3 +63,30 @@ def test_parameter_count_and_macs_match_the_design():
     net = SobelNet()
     assert 1000 < sum(p.numel() for p in net.parameters()) < 2000
     assert count_macs(net, 480, 640) == pytest.approx(0.72e9, rel=0.05)
+
+
+def test_normalised_gradients_make_scores_independent_of_image_contrast():
+    net = SobelNet().eval()
+    image = torch.rand(2, 1, 40, 56) * 0.5 + 0.25
+    with torch.no_grad():
+        reference = net(image)
+        brighter = net(image * 1.6 + 0.05)
+        darker = net(image * 0.3)
+    assert torch.allclose(reference, brighter, atol=1e-5)
+    assert torch.allclose(reference, darker, atol=1e-5)
+
+
+def test_without_normalisation_contrast_changes_scores():
+    net = SobelNet(SobelNetConfig(normalize_gradients=False)).eval()
+    image = torch.rand(1, 1, 40, 56)
+    with torch.no_grad():
+        assert not torch.allclose(net(image), net(image * 0.3), atol=1e-3)
+
+
+def test_gradient_gain_brings_the_mean_to_the_reference_and_caps_flat_images():
+    edges = torch.randn(2, 2, 30, 30)
+    edges[1] *= 1e-4  # nearly flat image
+    gain = gradient_gain(edges)
+    assert gain.shape == (2, 1, 1, 1)
+    assert float((edges[0] * gain[0]).abs().mean()) == pytest.approx(REFERENCE_GRADIENT)
+    assert float(gain[1]) == pytest.approx(REFERENCE_GRADIENT / MIN_GRADIENT)

@@ -1,3 +1,4 @@
+import json
 import pickle
 
 import pytest
@@ -64,3 +65,18 @@ def test_other_extensions_are_never_opened(tmp_path):
         load_weights(SobelNet(), path)
     with pytest.raises(ValueError, match=".safetensors"):
         save_weights(SobelNet(), tmp_path / "model.pt")
+
+
+def test_a_file_from_before_gradient_normalisation_loads_without_it(tmp_path):
+    model = SobelNet()
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    old_config = {k: v for k, v in vars(model.config).items() if k != "normalize_gradients"}
+    path = tmp_path / "old.safetensors"
+    save_file(
+        tensors,
+        str(path),
+        metadata={"format_version": "1", "model": "SobelNet", "config": json.dumps(old_config)},
+    )
+    assert config_from_file(path, SobelNetConfig).normalize_gradients is False
+    new = save_weights(SobelNet(), tmp_path / "new.safetensors")
+    assert config_from_file(new, SobelNetConfig).normalize_gradients is True
