@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from ..training.photometric import PhotometricRanges
+
 logger = logging.getLogger(__name__)
 
 
@@ -64,10 +66,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rotation", type=float, default=60.0, help="degrees, +-")
     parser.add_argument("--max-scale", type=float, default=2.0, help="zoom in [1/s, s]")
     parser.add_argument(
+        "--max-exposure",
+        type=float,
+        default=PhotometricRanges().exposure,
+        help="views brightened or darkened by up to this factor, clipped (1: never)",
+    )
+    parser.add_argument(
         "--target",
         choices=("corners", "peaks"),
         default="corners",
         help="detector: Gaussian-loss target variant",
+    )
+    parser.add_argument(
+        "--sigma",
+        type=float,
+        default=1.5,
+        help="detector: width of the target Gaussians, px (smaller: sharper peaks)",
     )
     parser.add_argument(
         "--detector", type=Path, help="descriptor: frozen SobelNet weights giving the candidates"
@@ -140,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         synthetic_fraction=_synthetic_fraction(args),
         homography=HomographyRanges(max_rotation_deg=args.max_rotation, max_scale=args.max_scale),
+        photometric=PhotometricRanges(exposure=args.max_exposure),
     )
     val_config = PairConfig(
         **{**pair_config.__dict__, "synthetic_fraction": 0.0 if val_images else 1.0}
@@ -147,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     train_sampler = PairSampler(train_images, pair_config, args.seed)
     val_sampler = PairSampler(val_images, val_config, args.seed + 1)
     if args.task == "detector":
-        task = DetectorTask(DetectorConfig(target=args.target))
+        task = DetectorTask(DetectorConfig(target=args.target, sigma=args.sigma))
     else:
         if args.detector is None:
             raise ValueError("sobelnet train descriptor needs --detector SOBELNET.safetensors")

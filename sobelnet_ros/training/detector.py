@@ -72,15 +72,18 @@ class DetectorTask:
     @torch.no_grad()
     def validate(self, model: nn.Module, batches: list[PairBatch]) -> dict[str, float]:
         model.eval()
-        values = []
+        values: dict[str, list[float]] = {"repeatability": [], "repeatability_1px": []}
         device = next(model.parameters()).device
         for batch in batches:
             batch = batch.to(device)
             points_a = detect(model, batch.image_a, batch.mask_a, self.config.val_keypoints)
             points_b = detect(model, batch.image_b, batch.mask_b, self.config.val_keypoints)
             for a, b, h in zip(points_a, points_b, batch.H.cpu().numpy(), strict=True):
-                values.append(repeatability(a, b, h, batch.image_a.shape[-1]))
-        return {"repeatability": float(np.mean(values))}
+                size = batch.image_a.shape[-1]
+                values["repeatability"].append(repeatability(a, b, h, size))
+                # 1 px: how precisely the peaks repeat, not only whether they do.
+                values["repeatability_1px"].append(repeatability(a, b, h, size, px=1.0))
+        return {name: float(np.mean(v)) for name, v in values.items()}
 
 
 def detect(

@@ -1,4 +1,4 @@
-"""Photometric changes of a view: brightness, contrast, gamma, blur, noise."""
+"""Photometric changes of a view: exposure, brightness, contrast, gamma, blur, noise."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class PhotometricRanges:
     gamma: float = 0.4  # log-uniform in [1 / (1 + g), 1 + g]
     max_blur_sigma: float = 1.2  # px, applied with probability 1/3
     max_noise: float = 0.03  # std of Gaussian noise, of the [0, 1] range
+    exposure: float = 2.5  # gain log-uniform in [1 / e, e], then clipped; <= 1: none
 
 
 def photometric(image: np.ndarray, rng: np.random.Generator, ranges: PhotometricRanges):
@@ -24,6 +25,11 @@ def photometric(image: np.ndarray, rng: np.random.Generator, ranges: Photometric
     out = image.astype(np.float32) / 255.0
     if rng.random() < 1 / 3 and ranges.max_blur_sigma > 0:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, ranges.max_blur_sigma))
+    if ranges.exposure > 1:
+        # Before the tone changes, like a camera's exposure: a dark view keeps
+        # little signal above the noise added last, a bright one saturates.
+        gain = float(np.exp(rng.uniform(-1, 1) * np.log(ranges.exposure)))
+        out = np.clip(out * gain, 0.0, 1.0)
     gamma = float(np.exp(rng.uniform(-1, 1) * np.log1p(ranges.gamma)))
     out = np.power(np.clip(out, 0.0, 1.0), gamma)
     mean = out.mean()

@@ -12,7 +12,9 @@ from sobelnet_ros.training.images import synthetic_shapes
 from sobelnet_ros.training.pairs import PairConfig, PairSampler
 from sobelnet_ros.training.photometric import PhotometricRanges
 
-NO_PHOTO = PhotometricRanges(0.0, 0.0, 0.0, 0.0, 0.0)
+NO_PHOTO = PhotometricRanges(
+    brightness=0.0, contrast=0.0, gamma=0.0, max_blur_sigma=0.0, max_noise=0.0, exposure=1.0
+)
 
 
 def blob_source(x: float, y: float, size: int = 200) -> np.ndarray:
