@@ -40,9 +40,10 @@ class SobelNetConfig:
 # Mean |gx| + |gy| after Sobel and Gaussian, at which normalised edges are
 # left as they are: the median over the training photos [ours].
 REFERENCE_GRADIENT = 0.087
-# Floor of that mean, so a nearly flat image is amplified at most ~17x and
-# its noise does not become keypoints [ours].
-MIN_GRADIENT = 0.005
+# Floor of that mean, 40% of the reference: below it an image is mostly flat
+# and its edges mostly noise, so it is amplified at most 2.5x rather than
+# turning that noise into keypoints [ours].
+MIN_GRADIENT = 0.035
 
 
 def gaussian_taps(sigma: float, size: int) -> torch.Tensor:

@@ -100,10 +100,9 @@ def test_trained_detector_finds_the_corners_of_a_square():
     features = FeatureExtractor(max_keypoints=50).extract(_square())
     corners = np.array([[39.5, 39.5], [69.5, 39.5], [39.5, 69.5], [69.5, 69.5]])
     distance = np.linalg.norm(features.keypoints[:, None] - corners[None], axis=-1)
-    # The shipped detector (self-supervised "peaks" targets, chosen on MMA) peaks ~2-3 px
-    # inside a blurred step corner and responds weakly at the corner whose two edges both
-    # rise towards +x/+y (measured 5.7 px there); three of four within 4 px is what it meets.
-    assert (distance.min(axis=0) <= 4.0).sum() >= 3, distance.min(axis=0)
+    # The shipped detector (self-supervised "peaks" targets, chosen on MMA) peaks 2.5-3 px
+    # inside a blurred step corner (measured 2.6-2.9 px at all four).
+    assert (distance.min(axis=0) <= 3.5).all(), distance.min(axis=0)
 
 
 def test_missing_weights_warn_with_the_expected_path(tmp_path, monkeypatch, caplog):

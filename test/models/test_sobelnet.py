@@ -67,7 +67,10 @@ def test_parameter_count_and_macs_match_the_design():
 
 def test_normalised_gradients_make_scores_independent_of_image_contrast():
     net = SobelNet().eval()
-    image = torch.rand(2, 1, 40, 56) * 0.5 + 0.25
+    # Random 7x7-px blocks: edges strong enough that even the darker copy stays
+    # above MIN_GRADIENT, where the gain is exact.
+    blocks = torch.rand(2, 1, 6, 8, generator=torch.Generator().manual_seed(0))
+    image = torch.nn.functional.interpolate(blocks, size=(40, 56), mode="nearest") * 0.5 + 0.25
     with torch.no_grad():
         reference = net(image)
         brighter = net(image * 1.6 + 0.05)
@@ -90,3 +93,11 @@ def test_gradient_gain_brings_the_mean_to_the_reference_and_caps_flat_images():
     assert gain.shape == (2, 1, 1, 1)
     assert float((edges[0] * gain[0]).abs().mean()) == pytest.approx(REFERENCE_GRADIENT)
     assert float(gain[1]) == pytest.approx(REFERENCE_GRADIENT / MIN_GRADIENT)
+
+
+def test_low_contrast_images_are_amplified_no_more_than_the_floor_allows():
+    net = SobelNet().eval()
+    image = torch.rand(1, 1, 40, 56) * 0.02 + 0.5  # nearly flat: edges are noise
+    edges = net.sobel(image)
+    assert float(edges.abs().mean()) < MIN_GRADIENT
+    assert float(gradient_gain(edges)) == pytest.approx(REFERENCE_GRADIENT / MIN_GRADIENT)
