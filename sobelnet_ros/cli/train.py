@@ -84,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="detector: width of the target Gaussians, px (smaller: sharper peaks)",
     )
     parser.add_argument(
+        "--raw-gradients",
+        action="store_true",
+        help="detector: feed SobelNet unnormalised edge maps, as the paper does",
+    )
+    parser.add_argument(
         "--detector", type=Path, help="descriptor: frozen SobelNet weights giving the candidates"
     )
     parser.add_argument("--candidates", type=int, default=512)
@@ -139,7 +144,7 @@ def _sources(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..inference.device import resolve_device
-    from ..models import DesNetConfig
+    from ..models import DesNetConfig, SobelNetConfig
     from ..training.descriptor import DescriptorConfig, DescriptorTask, frozen_detector
     from ..training.detector import DetectorConfig, DetectorTask
     from ..training.homography import HomographyRanges
@@ -162,7 +167,10 @@ def run(args: argparse.Namespace) -> int:
     train_sampler = PairSampler(train_images, pair_config, args.seed)
     val_sampler = PairSampler(val_images, val_config, args.seed + 1)
     if args.task == "detector":
-        task = DetectorTask(DetectorConfig(target=args.target, sigma=args.sigma))
+        task = DetectorTask(
+            DetectorConfig(target=args.target, sigma=args.sigma),
+            SobelNetConfig(normalize_gradients=not args.raw_gradients),
+        )
     else:
         if args.detector is None:
             raise ValueError("sobelnet train descriptor needs --detector SOBELNET.safetensors")

@@ -7,7 +7,8 @@ import json
 import cv2
 
 from sobelnet_ros.cli.main import main
-from sobelnet_ros.models import DesNet, SobelNet, load_weights
+from sobelnet_ros.models import DesNet, SobelNet, SobelNetConfig, load_weights
+from sobelnet_ros.models.weights import config_from_file
 from sobelnet_ros.training.images import synthetic_shapes
 
 TINY = ["--steps", "3", "--batch-size", "2", "--size", "64", "--val-every", "3",
@@ -39,3 +40,21 @@ def test_train_rejects_a_missing_image_folder(tmp_path, capsys):
     missing = tmp_path / "nowhere"
     assert main(["train", "detector", "--images", str(missing), "--out", str(tmp_path)]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_train_detector_options_reach_the_saved_model(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(images / f"photo{i}.png"), synthetic_shapes(i, 160))
+    raw, default = tmp_path / "raw", tmp_path / "default"
+    common = ["train", "detector", "--images", str(images), *TINY, "--sigma", "1.0"]
+    assert main([*common, "--out", str(raw), "--raw-gradients", "--max-exposure", "1"]) == 0
+    assert main([*common, "--out", str(default)]) == 0
+    assert (
+        config_from_file(raw / "sobelnet.safetensors", SobelNetConfig).normalize_gradients is False
+    )
+    assert config_from_file(default / "sobelnet.safetensors", SobelNetConfig).normalize_gradients
+    settings = json.loads((raw / "log.json").read_text())["settings"]
+    assert settings["task_config"]["sigma"] == 1.0
+    assert settings["pairs"]["photometric"]["exposure"] == 1.0
