@@ -148,8 +148,9 @@ class SobelNet(nn.Module):
         for scale in self.config.scales:
             edges = self.sobel(_resize(image, scale))
             if self.config.normalize_gradients:
-                # One gain per image, from the first level, for all levels:
-                # a brighter or higher-contrast copy gives the same scores.
+                # One gain per image, from the first level, for all levels: a
+                # brighter or higher-contrast copy gives the same scores (as
+                # long as both lie above MIN_GRADIENT and nothing clips).
                 gain = gradient_gain(edges) if gain is None else gain
                 edges = edges * gain
             features = self.learnable(edges.to(learned_dtype))
