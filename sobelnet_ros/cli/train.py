@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from ..training.detector import DetectorConfig
 from ..training.photometric import PhotometricRanges
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sigma",
         type=float,
-        default=1.5,
+        default=DetectorConfig().sigma,
         help="detector: width of the target Gaussians, px (smaller: sharper peaks)",
     )
     parser.add_argument(
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from ..inference.device import resolve_device
     from ..models import DesNetConfig, SobelNetConfig
     from ..training.descriptor import DescriptorConfig, DescriptorTask, frozen_detector
-    from ..training.detector import DetectorConfig, DetectorTask
+    from ..training.detector import DetectorTask
     from ..training.homography import HomographyRanges
     from ..training.pairs import PairConfig, PairSampler
     from ..training.trainer import LoopConfig, run_training

@@ -106,16 +106,17 @@ def refine_subpixel(scores: torch.Tensor, keypoints: torch.Tensor) -> torch.Tens
     y = keypoints[..., 1].long() + 1
 
     # Offsets are Python numbers, not tensors: no host-to-device copy, so this
-    # can be captured in a CUDA graph.
-    def at(dx: int, dy: int) -> torch.Tensor:
-        return padded.gather(1, (y + dy) * (width + 2) + (x + dx))
-
-    centre = at(0, 0)
-    gx = (at(1, 0) - at(-1, 0)) / 2
-    gy = (at(0, 1) - at(0, -1)) / 2
-    hxx = at(1, 0) + at(-1, 0) - 2 * centre
-    hyy = at(0, 1) + at(0, -1) - 2 * centre
-    hxy = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / 4
+    # can be captured in a CUDA graph. Each neighbour is gathered once.
+    s = {
+        (dx, dy): padded.gather(1, (y + dy) * (width + 2) + (x + dx))
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    }
+    gx = (s[1, 0] - s[-1, 0]) / 2
+    gy = (s[0, 1] - s[0, -1]) / 2
+    hxx = s[1, 0] + s[-1, 0] - 2 * s[0, 0]
+    hyy = s[0, 1] + s[0, -1] - 2 * s[0, 0]
+    hxy = (s[1, 1] - s[1, -1] - s[-1, 1] + s[-1, -1]) / 4
     det = hxx * hyy - hxy * hxy
     is_peak = (det > 1e-12) & (hxx < 0)
     safe_det = torch.where(is_peak, det, torch.ones_like(det))

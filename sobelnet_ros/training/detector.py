@@ -76,10 +76,10 @@ class DetectorTask:
         device = next(model.parameters()).device
         for batch in batches:
             batch = batch.to(device)
+            size = batch.image_a.shape[-1]
             points_a = detect(model, batch.image_a, batch.mask_a, self.config.val_keypoints)
             points_b = detect(model, batch.image_b, batch.mask_b, self.config.val_keypoints)
             for a, b, h in zip(points_a, points_b, batch.H.cpu().numpy(), strict=True):
-                size = batch.image_a.shape[-1]
                 values["repeatability"].append(repeatability(a, b, h, size))
                 # 1 px: how precisely the peaks repeat, not only whether they do.
                 values["repeatability_1px"].append(repeatability(a, b, h, size, px=1.0))
