@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from ..models import DesNetConfig
 from ..training.detector import DetectorConfig
 from ..training.photometric import PhotometricRanges
 
@@ -112,6 +113,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--desnet-extra", default="0,1,0", help="descriptor: extra same-size convs per stage"
     )
+    parser.add_argument(
+        "--fine-detail",
+        action=argparse.BooleanOptionalAction,
+        default=DesNetConfig().fine_detail,
+        help="descriptor: add DesNet's stride-4 features at each keypoint (grows a net "
+        "given by --init that lacks them)",
+    )
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
@@ -145,7 +153,7 @@ def _sources(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..inference.device import resolve_device
-    from ..models import DesNetConfig, SobelNetConfig
+    from ..models import SobelNetConfig
     from ..training.descriptor import DescriptorConfig, DescriptorTask, frozen_detector
     from ..training.detector import DetectorTask
     from ..training.homography import HomographyRanges
@@ -187,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
                 margin=args.margin,
             ),
             frozen_detector(args.detector, device),
-            DesNetConfig(widths=widths, extra_convs=extra),
+            DesNetConfig(widths=widths, extra_convs=extra, fine_detail=args.fine_detail),
         )
     loop = LoopConfig(
         steps=args.steps,

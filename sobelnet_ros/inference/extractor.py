@@ -18,7 +18,6 @@ from .device import resolve_device
 from .image_input import gray_scale_factor, to_gray, validate_image
 from .keypoints import max_pool_nms, refine_subpixel, suppress_weak, top_k, zero_border
 from .pyramid import build_pyramid, level_budgets, level_count, merge_levels
-from .sampling import sample_descriptors
 from .types import BatchFeatures, ExtractorConfig, Features
 
 logger = logging.getLogger(__name__)
@@ -133,7 +132,7 @@ class FeatureExtractor:
 
     def sample(self, dense: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Descriptors at keypoints ``(B, K, D)``, unit norm."""
-        return sample_descriptors(dense.float(), keypoints, self.desnet.config.stride)
+        return self.desnet.sample(dense.float(), keypoints)
 
     def pyramid(self, image: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
         """The levels of ``image`` with their keypoint budgets, full resolution first.

@@ -69,8 +69,13 @@ def config_from_file(path: str | Path, config_type: type[ConfigT]) -> ConfigT | 
     return config_type(**values)
 
 
-def load_weights(model: nn.Module, path: str | Path) -> dict[str, str]:
+def load_weights(
+    model: nn.Module, path: str | Path, may_lack: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Load ``path`` into ``model`` strictly; returns the file's metadata.
+
+    ``may_lack``: name prefixes of tensors the file need not hold (parameters
+    a network grew since the file was written); those keep their values.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -84,8 +89,10 @@ def load_weights(model: nn.Module, path: str | Path) -> dict[str, str]:
         raise WeightsError(f"{path}: holds {expected_model} weights, not {type(model).__name__}")
     with safe_open(str(path), framework="pt") as handle:
         tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    _check_state(path, model.state_dict(), tensors)
-    model.load_state_dict(tensors, strict=True)
+    expected = model.state_dict()
+    grown = {name for name in expected if name not in tensors and name.startswith(may_lack)}
+    _check_state(path, {k: v for k, v in expected.items() if k not in grown}, tensors)
+    model.load_state_dict({**{k: expected[k] for k in grown}, **tensors}, strict=True)
     return metadata
 
 

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from ..geometry import warp_points
-from ..inference.sampling import sample_descriptors
 from ..models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weights
 from ..models.weights import config_from_file
 from .detector import detect
@@ -80,13 +79,13 @@ class DescriptorTask:
         c = self.config
         n = batch.image_a.shape[0]
         dense = model(torch.cat([batch.image_a, batch.image_b]))
-        stride = self.model_config.stride
+        net = unwrap(model)
         losses, counts = [], []
         for i, (a, b) in enumerate(self.candidates(batch)):
             if len(a) < 2:
                 continue
-            desc_a = sample_descriptors(dense[i : i + 1], a[None], stride)[0]
-            desc_b = sample_descriptors(dense[n + i : n + i + 1], b[None], stride)[0]
+            desc_a = net.sample(dense[i : i + 1], a[None])[0]
+            desc_b = net.sample(dense[n + i : n + i + 1], b[None])[0]
             losses.append(circle_loss(desc_a, desc_b, a, b, c.negative_px, c.gamma, c.margin))
             counts.append(len(a))
         if not losses:  # keeps DDP's gradient all-reduce in step on every process
@@ -109,12 +108,8 @@ class DescriptorTask:
                 a, b = points_a[i], points_b[i]
                 if len(a) == 0 or len(b) == 0:
                     continue
-                da = sample_descriptors(
-                    dense_a[i : i + 1], _t(a, device), self.model_config.stride
-                )
-                db = sample_descriptors(
-                    dense_b[i : i + 1], _t(b, device), self.model_config.stride
-                )
+                da = model.sample(dense_a[i : i + 1], _t(a, device))
+                db = model.sample(dense_b[i : i + 1], _t(b, device))
                 ia, ib = mutual_nn(da[0], db[0])
                 error = np.linalg.norm(warp_points(a[ia], h) - b[ib], axis=1)
                 correct += int((error <= c.val_px).sum())
@@ -123,6 +118,11 @@ class DescriptorTask:
             "matching_accuracy": correct / max(total, 1),
             "matches": total / max(1, sum(len(b.H) for b in batches)),
         }
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The network inside a DistributedDataParallel wrapper, or ``model`` itself."""
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
 def _t(points: np.ndarray, device) -> torch.Tensor:

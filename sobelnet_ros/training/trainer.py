@@ -122,7 +122,7 @@ def run_training(
         step, _ = load_checkpoint(checkpoint, model, optimizer, scheduler)
         logger.info("resumed %s at step %d from %s", task.name, step, checkpoint)
     elif init is not None:
-        load_weights(model, init)
+        load_weights(model, init, may_lack=getattr(model, "GROWN_PARAMETERS", ()))
         logger.info("%s starts from the weights in %s", task.name, init)
     # Validation pairs: fixed (seed + 1, index) so every validation sees the same pairs.
     val_batches = [val_sampler.batch(i, 8) for i in range(math.ceil(config.val_pairs / 8))]

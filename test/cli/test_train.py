@@ -7,7 +7,7 @@ import json
 import cv2
 
 from sobelnet_ros.cli.main import main
-from sobelnet_ros.models import DesNet, SobelNet, SobelNetConfig, load_weights
+from sobelnet_ros.models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weights
 from sobelnet_ros.models.weights import config_from_file
 from sobelnet_ros.training.images import synthetic_shapes
 
@@ -29,6 +29,11 @@ def test_train_detector_then_descriptor(tmp_path, capsys):
     assert main(args) == 0
     load_weights(DesNet(), des / "desnet.safetensors")
     assert "desnet.safetensors" in capsys.readouterr().out
+    grown = tmp_path / "grown"
+    more = ["--out", str(grown), "--init", str(des / "desnet.safetensors"), "--fine-detail"]
+    assert main([*args[:4], *args[6:], *more]) == 0
+    assert config_from_file(grown / "desnet.safetensors", DesNetConfig).fine_detail
+    load_weights(DesNet(DesNetConfig(fine_detail=True)), grown / "desnet.safetensors")
 
 
 def test_train_descriptor_needs_a_detector(tmp_path, capsys):

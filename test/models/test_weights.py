@@ -5,7 +5,14 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from sobelnet_ros.models import DesNet, SobelNet, WeightsError, load_weights, save_weights
+from sobelnet_ros.models import (
+    DesNet,
+    DesNetConfig,
+    SobelNet,
+    WeightsError,
+    load_weights,
+    save_weights,
+)
 from sobelnet_ros.models.sobelnet import SobelNetConfig
 from sobelnet_ros.models.weights import config_from_file
 
@@ -80,3 +87,20 @@ def test_a_file_from_before_gradient_normalisation_loads_without_it(tmp_path):
     assert config_from_file(path, SobelNetConfig).normalize_gradients is False
     new = save_weights(SobelNet(), tmp_path / "new.safetensors")
     assert config_from_file(new, SobelNetConfig).normalize_gradients is True
+
+
+def test_may_lack_excuses_only_the_named_parameters(tmp_path):
+    tensors = {k: v for k, v in DesNet().state_dict().items() if k != "head.bias"}
+    path = tmp_path / "partial.safetensors"
+    save_file(tensors, str(path), metadata={"model": "DesNet"})
+    with pytest.raises(WeightsError, match="head.bias"):
+        load_weights(DesNet(DesNetConfig(fine_detail=True)), path, may_lack=("fine.",))
+    load_weights(DesNet(), path, may_lack=("head.",))
+
+
+def test_a_desnet_file_from_before_fine_detail_loads_without_it(tmp_path):
+    config = {k: v for k, v in vars(DesNetConfig()).items() if k != "fine_detail"}
+    path = tmp_path / "old.safetensors"
+    tensors = {k: v.contiguous() for k, v in DesNet().state_dict().items()}
+    save_file(tensors, str(path), metadata={"model": "DesNet", "config": json.dumps(config)})
+    assert config_from_file(path, DesNetConfig).fine_detail is False

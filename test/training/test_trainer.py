@@ -74,11 +74,12 @@ class OneBatch(PairSampler):
         return super().batch(0, batch_size, rank)
 
 
-def test_descriptor_steps_lower_the_loss(tmp_path, detector_file):
+@pytest.mark.parametrize("fine_detail", [False, True])
+def test_descriptor_steps_lower_the_loss(tmp_path, detector_file, fine_detail):
     task = DescriptorTask(
         DescriptorConfig(candidates=64, gamma=32.0, val_keypoints=32),
         frozen_detector(detector_file, torch.device("cpu")),
-        TINY_DESNET,
+        DesNetConfig(**{**vars(TINY_DESNET), "fine_detail": fine_detail}),
     )
     train, val = OneBatch([], PAIRS, 3), PairSampler([], PAIRS, 4)
     torch.manual_seed(0)
@@ -89,6 +90,10 @@ def test_descriptor_steps_lower_the_loss(tmp_path, detector_file):
     after = fixed_loss(task, tmp_path / "desnet.safetensors", batch)
     assert after < 0.9 * before
     assert 0.0 <= result["validation"]["matching_accuracy"] <= 1.0
+    if fine_detail:  # the projection starts at zero; training must reach it
+        trained = task.model()
+        load_weights(trained, tmp_path / "desnet.safetensors")
+        assert trained.fine.weight.abs().max() > 1e-3
 
 
 def test_resume_reproduces_the_same_state_bit_for_bit(tmp_path):

@@ -24,13 +24,21 @@ def pixel_to_grid(keypoints: torch.Tensor, map_size: tuple[int, int], stride: in
     return torch.stack([x, y], dim=-1).unsqueeze(1)
 
 
-def sample_descriptors(dense: torch.Tensor, keypoints: torch.Tensor, stride: int) -> torch.Tensor:
-    """Bilinear descriptors at keypoints, L2-normalised.
+def sample_features(dense: torch.Tensor, keypoints: torch.Tensor, stride: int) -> torch.Tensor:
+    """Bilinear values of a stride-``stride`` map at keypoints (edge values beyond it).
 
-    Shape: dense ``(B, D, h, w)``, keypoints ``(B, K, 2)`` px -> ``(B, K, D)``.
+    Shape: dense ``(B, C, h, w)``, keypoints ``(B, K, 2)`` px -> ``(B, K, C)``.
     """
     grid = pixel_to_grid(keypoints, dense.shape[-2:], stride).to(dense.dtype)
     sampled = F.grid_sample(
         dense, grid, mode="bilinear", padding_mode="border", align_corners=False
     )
-    return F.normalize(sampled.squeeze(2).transpose(1, 2), dim=-1)
+    return sampled.squeeze(2).transpose(1, 2)
+
+
+def sample_descriptors(dense: torch.Tensor, keypoints: torch.Tensor, stride: int) -> torch.Tensor:
+    """Bilinear descriptors at keypoints, L2-normalised.
+
+    Shape: dense ``(B, D, h, w)``, keypoints ``(B, K, 2)`` px -> ``(B, K, D)``.
+    """
+    return F.normalize(sample_features(dense, keypoints, stride), dim=-1)

@@ -1,6 +1,6 @@
 import torch
 
-from sobelnet_ros.inference.sampling import pixel_to_grid, sample_descriptors
+from sobelnet_ros.models.sampling import pixel_to_grid, sample_descriptors
 
 
 def test_pixel_centre_convention():
