@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="views brightened or darkened by up to this factor, clipped (1: never)",
     )
     parser.add_argument(
+        "--max-shade",
+        type=float,
+        default=PhotometricRanges().shade,
+        help="uneven light: one part of a view up to e^this x brighter than another (0: never)",
+    )
+    parser.add_argument(
         "--target",
         choices=("corners", "peaks"),
         default="corners",
@@ -168,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         synthetic_fraction=_synthetic_fraction(args),
         homography=HomographyRanges(max_rotation_deg=args.max_rotation, max_scale=args.max_scale),
-        photometric=PhotometricRanges(exposure=args.max_exposure),
+        photometric=PhotometricRanges(exposure=args.max_exposure, shade=args.max_shade),
     )
     val_config = PairConfig(
         **{**pair_config.__dict__, "synthetic_fraction": 0.0 if val_images else 1.0}

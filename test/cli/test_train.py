@@ -54,8 +54,9 @@ def test_train_detector_options_reach_the_saved_model(tmp_path):
         cv2.imwrite(str(images / f"photo{i}.png"), synthetic_shapes(i, 160))
     raw, default = tmp_path / "raw", tmp_path / "default"
     common = ["train", "detector", "--images", str(images), *TINY, "--sigma", "1.0"]
-    assert main([*common, "--out", str(raw), "--raw-gradients", "--max-exposure", "1"]) == 0
-    assert main([*common, "--out", str(default)]) == 0
+    legacy = ["--raw-gradients", "--max-exposure", "1"]
+    assert main([*common, "--out", str(raw), *legacy]) == 0
+    assert main([*common, "--out", str(default), "--max-shade", "0.5"]) == 0
     assert (
         config_from_file(raw / "sobelnet.safetensors", SobelNetConfig).normalize_gradients is False
     )
@@ -63,3 +64,6 @@ def test_train_detector_options_reach_the_saved_model(tmp_path):
     settings = json.loads((raw / "log.json").read_text())["settings"]
     assert settings["task_config"]["sigma"] == 1.0
     assert settings["pairs"]["photometric"]["exposure"] == 1.0
+    assert settings["pairs"]["photometric"]["shade"] == 0.0
+    shaded = json.loads((default / "log.json").read_text())["settings"]["pairs"]["photometric"]
+    assert shaded["shade"] == 0.5
