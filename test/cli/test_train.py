@@ -26,14 +26,14 @@ def test_train_detector_then_descriptor(tmp_path, capsys):
     assert json.loads((det / "log.json").read_text())["settings"]["image_count"] == 4
     args = ["train", "descriptor", "--images", str(images), "--out", str(des), *TINY,
             "--detector", str(det / "sobelnet.safetensors"), "--candidates", "32"]  # fmt: skip
-    assert main(args) == 0
-    load_weights(DesNet(), des / "desnet.safetensors")
+    assert main([*args, "--no-fine-detail"]) == 0
+    load_weights(DesNet(DesNetConfig(fine_detail=False)), des / "desnet.safetensors")
     assert "desnet.safetensors" in capsys.readouterr().out
     grown = tmp_path / "grown"
-    more = ["--out", str(grown), "--init", str(des / "desnet.safetensors"), "--fine-detail"]
+    more = ["--out", str(grown), "--init", str(des / "desnet.safetensors")]
     assert main([*args[:4], *args[6:], *more]) == 0
     assert config_from_file(grown / "desnet.safetensors", DesNetConfig).fine_detail
-    load_weights(DesNet(DesNetConfig(fine_detail=True)), grown / "desnet.safetensors")
+    load_weights(DesNet(), grown / "desnet.safetensors")
 
 
 def test_train_descriptor_needs_a_detector(tmp_path, capsys):

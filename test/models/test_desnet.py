@@ -6,11 +6,12 @@ from sobelnet_ros.models import DesNet, DesNetConfig, WeightsError, load_weights
 from sobelnet_ros.models.desnet import normalize_contrast
 from sobelnet_ros.models.macs import count_macs
 
-FINE = DesNetConfig(fine_detail=True)
+FINE = DesNetConfig()
+PLAIN = DesNetConfig(fine_detail=False)
 
 
 def test_dense_descriptors_are_unit_norm_at_one_eighth():
-    net = DesNet().eval()
+    net = DesNet(PLAIN).eval()
     with torch.no_grad():
         dense = net(torch.rand(2, 1, 64, 96))
     assert dense.shape == (2, 128, 8, 12)
@@ -48,7 +49,7 @@ def stride4_features(net: DesNet, image: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("size", [(64, 96), (52, 75)])
 def test_fine_detail_packs_the_stride_4_features_after_the_descriptors(size):
     net = DesNet(FINE).eval()
-    plain = DesNet().eval()
+    plain = DesNet(PLAIN).eval()
     plain.load_state_dict({k: v for k, v in net.state_dict().items() if k != "fine.weight"})
     image = torch.rand(1, 1, *size)
     with torch.no_grad():
@@ -88,7 +89,7 @@ def test_fine_detail_adds_the_projected_features_at_each_keypoint():
 
 def test_a_net_grown_from_a_file_without_fine_detail_starts_with_its_descriptors(tmp_path):
     torch.manual_seed(1)
-    plain = DesNet().eval()
+    plain = DesNet(PLAIN).eval()
     path = save_weights(plain, tmp_path / "plain.safetensors")
     grown = DesNet(FINE)
     with pytest.raises(WeightsError, match="plain.safetensors"):
