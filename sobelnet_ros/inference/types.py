@@ -17,7 +17,7 @@ class ExtractorConfig:
 
     max_keypoints: int = 1024  # keypoints kept per image, best first [ours]
     score_ratio: float = 0.3  # scores below ratio * max are zeroed [paper, value ours: README]
-    nms_window: int = 5  # px, odd side of the max-pool NMS window [ours]
+    nms_window: int = 3  # px, odd side of the max-pool NMS window [ours]
     border: int = 8  # px removed at each image edge [ours]
     subpixel: bool = True  # quadratic fit of the 3x3 window around each peak [ours]
     pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]

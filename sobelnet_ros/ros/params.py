@@ -37,7 +37,7 @@ SPECS: dict[str, Spec] = {
                           runtime=True),
     "score_ratio": Spec(0.3, "scores below ratio x the image's maximum are dropped", 0.0,
                         0.999, runtime=True),
-    "nms_window": Spec(5, "side of the non-maximum suppression window, px (odd)", 1, 31, 2,
+    "nms_window": Spec(3, "side of the non-maximum suppression window, px (odd)", 1, 31, 2,
                        runtime=True),
     "border": Spec(8, "keypoints closer than this to the image edge are dropped, px", 0, 256,
                    runtime=True),

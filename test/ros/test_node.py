@@ -225,7 +225,7 @@ def test_parameters_change_at_run_time_all_or_nothing(peer, textured_image):
         f"{node}/get_parameters",
         GetParameters.Request(names=["max_keypoints", "nms_window"]),
     ).values
-    assert (values[0].integer_value, values[1].integer_value) == (40, 5)  # nothing half-applied
+    assert (values[0].integer_value, values[1].integer_value) == (40, 3)  # nothing half-applied
     assert len(cloud_to_features(peer.send(encode(textured_image, "rgb8")))) == 40
 
     ok = peer.call(SetParameters, f"{node}/set_parameters", SetParameters.Request(
