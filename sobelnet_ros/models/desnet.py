@@ -10,7 +10,8 @@ the 1/4-resolution features at that keypoint. Bilinear sampling of a 1/8 map
 gives nearly the same descriptor to keypoints 3-5 px apart, so mutual nearest
 neighbours often pick a neighbour of the true partner; the 1/4 features tell
 such neighbours apart. The projection runs on the K sampled vectors only,
-not on the dense map, so it costs next to nothing.
+not on a dense 1/4 map; carrying the stride-4 features in the dense output
+costs about 2 ms per 640x480 frame on a 2-core CPU.
 """
 
 from __future__ import annotations

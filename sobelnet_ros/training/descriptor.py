@@ -88,8 +88,9 @@ class DescriptorTask:
             desc_b = net.sample(dense[n + i : n + i + 1], b[None])[0]
             losses.append(circle_loss(desc_a, desc_b, a, b, c.negative_px, c.gamma, c.margin))
             counts.append(len(a))
-        if not losses:  # keeps DDP's gradient all-reduce in step on every process
-            return dense.sum() * 0.0, {"candidates": 0.0}
+        if not losses:  # every parameter gets a gradient: DDP's all-reduce stays in step
+            unused = sum(parameter.sum() for parameter in net.parameters())
+            return (dense.sum() + unused) * 0.0, {"candidates": 0.0}
         return torch.stack(losses).mean(), {"candidates": float(np.mean(counts))}
 
     @torch.no_grad()
