@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..models import DesNetConfig
+from ..models import DesNetConfig, SobelNetConfig
 from ..training.detector import DetectorConfig
 from ..training.photometric import PhotometricRanges
 
@@ -159,7 +159,6 @@ def _sources(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..inference.device import resolve_device
-    from ..models import SobelNetConfig
     from ..training.descriptor import DescriptorConfig, DescriptorTask, frozen_detector
     from ..training.detector import DetectorTask
     from ..training.homography import HomographyRanges

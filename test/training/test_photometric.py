@@ -3,28 +3,23 @@ shading is smooth and bounded."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from sobelnet_ros.training.photometric import PhotometricRanges, photometric, shading
 
-EXPOSURE_ONLY = PhotometricRanges(
-    brightness=0.0,
-    contrast=0.0,
-    gamma=0.0,
-    max_blur_sigma=0.0,
-    max_noise=0.0,
-    exposure=4.0,
-    shade=0.0,
-)
-SHADE_ONLY = PhotometricRanges(
+NO_CHANGE = PhotometricRanges(
     brightness=0.0,
     contrast=0.0,
     gamma=0.0,
     max_blur_sigma=0.0,
     max_noise=0.0,
     exposure=1.0,
-    shade=1.5,
+    shade=0.0,
 )
+EXPOSURE_ONLY = replace(NO_CHANGE, exposure=4.0)
+SHADE_ONLY = replace(NO_CHANGE, shade=1.5)
 
 
 def gradient_image() -> np.ndarray:
