@@ -1,6 +1,7 @@
 """The detector's parameters: one table gives defaults, descriptors, ranges and checks.
 
-The defaults equal ``config/detector.yaml`` (a test keeps them in step). Those
+The defaults equal ``config/detector.yaml`` (a test keeps them in step). Only
+``descriptor`` needs ROS (rcl_interfaces); the table and checks do not. Those
 marked ``runtime`` may change while the node runs; the rest are read-only and
 need a restart (device, weights, QoS, engine size...).
 """
@@ -8,12 +9,13 @@ need a restart (device, weights, QoS, engine size...).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from typing import TYPE_CHECKING, Any
 
 from ..inference.extractor import RUNTIME_OPTIONS
 from ..inference.types import MAX_KEYPOINTS_LIMIT
+
+if TYPE_CHECKING:
+    from rcl_interfaces.msg import ParameterDescriptor
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ SPECS: dict[str, Spec] = {
 
 def descriptor(name: str) -> ParameterDescriptor:
     """The ParameterDescriptor of ``name``: description, range, read-only flag."""
+    # Imported here: the table and ``check_value`` are usable without ROS.
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
     spec = SPECS[name]
     text = spec.description + (f" (one of: {', '.join(spec.choices)})" if spec.choices else "")
     desc = ParameterDescriptor(description=text, read_only=not spec.runtime)

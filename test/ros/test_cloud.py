@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+
+pytest.importorskip("sensor_msgs", reason="sensor_msgs is not installed (no ROS)")
+pytest.importorskip("std_msgs", reason="std_msgs is not installed (no ROS)")
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 

@@ -3,6 +3,8 @@ import array
 import cv2
 import numpy as np
 import pytest
+
+pytest.importorskip("sensor_msgs", reason="sensor_msgs is not installed (no ROS)")
 from sensor_msgs.msg import CompressedImage
 
 from sobelnet_ros.ros.compressed import compressed_to_array

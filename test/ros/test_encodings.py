@@ -2,6 +2,8 @@ import array
 
 import numpy as np
 import pytest
+
+pytest.importorskip("sensor_msgs", reason="sensor_msgs is not installed (no ROS)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sensor_msgs.msg import Image

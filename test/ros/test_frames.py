@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+
+pytest.importorskip("sensor_msgs", reason="sensor_msgs is not installed (no ROS)")
+pytest.importorskip("std_msgs", reason="std_msgs is not installed (no ROS)")
 from std_msgs.msg import Header
 
 from sobelnet_ros.ros.frames import debug_image_msg, downscale, to_input_pixels

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytest.importorskip("rosbags", reason="rosbags is not installed")
 from sobelnet_ros.ros.bench.bag_reader import BagError, bag_sha256, read_image_topic
 from sobelnet_ros.ros.bench.bag_writer import write_image_bag
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("rosbags", reason="rosbags is not installed")
 from sobelnet_ros.ros.bench.bag_writer import write_image_bag
 
 ROOT = Path(__file__).resolve().parents[3]
