@@ -1,43 +1,147 @@
 #!/usr/bin/env bash
 # Every CUDA check in one call, for a machine with an NVIDIA GPU and its own torch
-# (no venv, no network, no ROS needed): the CUDA tests, then the GPU benchmarks,
-# with a short table last. Results go to ${OUT:-gpu_check_out}/.
+# (no venv, no network, no ROS needed): the CUDA tests, the CPU tests of the
+# inference and model code, the extractor benchmark, the engine benchmark (every
+# variant side by side) and, where ROS and rosbags exist, the node under bag-bench.
 #
-#   bash scripts/gpu_check.sh            # from the repository root
+#   bash scripts/gpu_check.sh              # on the GPU machine, from anywhere
+#   bash scripts/gpu_check.sh --rehearse   # the same steps on the CPU, short (CI runs it)
+#
+# Environment: PYTHON (default python3), OUT (default gpu_check_out). Each step's
+# full output is kept in $OUT/<step>.log; a table of steps (status, wall time) is
+# printed last, even when steps failed, and any failed step makes the exit status 1.
+# Each step has a time limit; on a GPU machine without ROS the limits add up to
+# 6 minutes, so one run fits a short GPU window (bag_bench, where ROS exists, adds 2).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+rehearse=0
+case "${1:-}" in
+  "") ;;
+  --rehearse) rehearse=1 ;;
+  *) echo "usage: $0 [--rehearse]" >&2; exit 2 ;;
+esac
+
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 out="${OUT:-gpu_check_out}"
 mkdir -p "$out"
 py=${PYTHON:-python3}
-
-$py - <<'PY' || exit 1
-import torch
-assert torch.cuda.is_available(), "no CUDA device visible to torch"
-print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}")
-PY
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null
-
-status=0
+export out py
 # -p no:cacheprovider: the checkout may be read-only there.
-$py -m pytest -q -p no:cacheprovider -m cuda test 2>&1 | tee "$out/cuda_tests.log" || status=1
-$py -m pytest -q -p no:cacheprovider test/inference test/models 2>&1 | tail -3 | tee -a "$out/cuda_tests.log"
+pytest=("$py" -m pytest -q -rs -p no:cacheprovider)
 
+if [ "$rehearse" = 1 ]; then
+  # The same steps on the CPU, sized to check that each runs, not to measure.
+  export device=cpu
+  bench_args=(--runs 2 --warmup 1)
+  engine_args=(--frames 6)
+  limit_cuda=240 limit_cpu=240 limit_bench=120 limit_engine=240
+else
+  export device=cuda
+  bench_args=(--runs 40 --warmup 5)
+  engine_args=(--frames 300)
+  limit_cuda=100 limit_cpu=45 limit_bench=45 limit_engine=150
+fi
 weights=()
-[ -f weights/sobelnet.safetensors ] || weights=(--random-weights)
-$py -m sobelnet_ros.cli.main bench --device cuda "${weights[@]}" --runs 50 \
-  --json "$out/bench_cuda.json" 2>&1 | tee "$out/bench_cuda.log" || status=1
-$py -m sobelnet_ros.cli.main engine-bench --device cuda "${weights[@]}" --frames 500 \
-  --json "$out/engine_cuda.json" 2>&1 | tee "$out/engine_cuda.log" || status=1
+[ -f weights/sobelnet.safetensors ] && [ -f weights/desnet.safetensors ] || weights=(--random-weights)
 
-$py - "$out/engine_cuda.json" <<'PY'
-import json, sys
-data = json.load(open(sys.argv[1]))
-print(f"\nsummary on {data['device']} (torch {data['torch']}); latency = submit -> result on host")
-print(f"{'size':<10}{'mode':<30}{'p50 ms':>8}{'p99 ms':>8}{'fps@1':>9}{'fps@2':>9}{'fps@3':>9}")
-for size, modes in data["sizes"].items():
-    for mode, f in modes.items():
-        print(f"{size:<10}{mode:<30}{f['latency_p50_ms']:>8.3f}{f['latency_p99_ms']:>8.3f}"
-              f"{f['fps_in_flight_1']:>9.0f}{f['fps_in_flight_2']:>9.0f}{f['fps_in_flight_3']:>9.0f}")
+names=() states=() walls=() details=()
+
+# step NAME LIMIT_S COMMAND...: run with a time limit, full output to $out/NAME.log.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local log="$out/$name.log" start rc state
+  echo "=== $name: $* (limit ${limit}s)" | tee "$log"
+  declare -F "$1" >/dev/null && set -- bash -c "$1"  # a function of this script (exported)
+  start=$(date +%s%N)
+  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log"
+  rc=${PIPESTATUS[0]}
+  case $rc in
+    0) state=ok ;;
+    124 | 137) state="FAILED (over ${limit}s)" ;;
+    *) state="FAILED (exit $rc)" ;;
+  esac
+  record "$name" "$state" $((($(date +%s%N) - start) / 1000000)) "$(tail -n 1 "$log")"
+}
+
+# skip NAME REASON: a step that cannot run here, with the reason in the table.
+skip() {
+  echo "=== $1: skipped: $2" | tee "$out/$1.log"
+  record "$1" skipped 0 "$2"
+}
+
+# record NAME STATE WALL_MS DETAIL
+record() {
+  names+=("$1") states+=("$2") walls+=("$(($3 / 1000)).$(($3 % 1000 / 100))") details+=("${4:0:90}")
+}
+
+summary() {
+  local failed=() i
+  printf '\n%-14s %-22s %8s  %s\n' step status "wall s" "last line of the log ($out/<step>.log)"
+  for i in "${!names[@]}"; do
+    printf '%-14s %-22s %8s  %s\n' "${names[$i]}" "${states[$i]}" "${walls[$i]}" "${details[$i]}"
+    [[ "${states[$i]}" == FAILED* ]] && failed+=("${names[$i]}")
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED steps: ${failed[*]}"
+    return 1
+  fi
+  echo "all steps passed or were skipped (mode: $([ $rehearse = 1 ] && echo rehearsal on the CPU || echo CUDA))"
+}
+
+environment() {
+  "$py" - "$device" <<'PY'
+import sys
+
+import torch
+
+print(f"torch {torch.__version__}, built with CUDA {torch.version.cuda}, "
+      f"{torch.get_num_threads()} CPU threads")
+if sys.argv[1] == "cuda":
+    assert torch.cuda.is_available(), "no CUDA device visible to torch"
+    print(f"GPU: {torch.cuda.get_device_name()}, capability {torch.cuda.get_device_capability()}")
+else:
+    print(f"rehearsal on the CPU (CUDA available: {torch.cuda.is_available()})")
 PY
-exit $status
+  local status=$?
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+    --format=csv
+  return $status
+}
+
+# The node under `sobelnet bag-bench` needs rclpy and rosbags.
+bag_bench() {
+  "$py" -m sobelnet_ros.cli.main make-demo-bag --out "$out/demo_bag" --force --duration 5 &&
+    "$py" -m sobelnet_ros.cli.main bag-bench "$out/demo_bag" --param "device:=$device" \
+      --duration 10 --no-peak --out "$out/bag_bench"
+}
+
+export -f environment bag_bench
+step environment 20 environment
+if [[ "${states[0]}" != ok ]]; then
+  for name in cuda_tests cpu_tests bench engine_bench bag_bench; do
+    skip "$name" "the environment step failed (no usable torch/CUDA)"
+  done
+  summary
+  exit 1
+fi
+# The CUDA tests (skipped, with the reason, on the CPU); then the CPU tests of the
+# inference and model code on this host (its CPU may pick bf16 by itself).
+step cuda_tests "$limit_cuda" "${pytest[@]}" -m cuda test
+step cpu_tests "$limit_cpu" "${pytest[@]}" -m "not cuda and not slow" test/inference test/models
+step bench "$limit_bench" "$py" -m sobelnet_ros.cli.main bench --device "$device" \
+  "${weights[@]}" "${bench_args[@]}" --json "$out/bench.json"
+step engine_bench "$limit_engine" "$py" -m sobelnet_ros.cli.main engine-bench \
+  --device "$device" "${weights[@]}" "${engine_args[@]}" --json "$out/engine_bench.json"
+if "$py" -c "import rclpy, rosbags" 2>/dev/null; then
+  step bag_bench 120 bag_bench
+else
+  skip bag_bench "needs rclpy and rosbags (ROS), not installed for $py"
+fi
+
+if [ -f "$out/engine_bench.json" ]; then
+  "$py" -m sobelnet_ros.cli.engine_bench "$out/engine_bench.json" | tee "$out/summary.txt"
+fi
+summary | tee -a "$out/summary.txt"
+exit "${PIPESTATUS[0]}"

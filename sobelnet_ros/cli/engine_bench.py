@@ -149,3 +149,20 @@ def _table(size: str, modes: dict) -> str:
         stages = ", ".join(f"{k} {v:.3f}" for k, v in f["stage_ms"].items())
         lines.append(f"  {name} stage medians (ms): {stages}")
     return "\n".join(lines)
+
+
+def print_report(path: str) -> None:
+    """The tables of an ``engine-bench --json`` file."""
+    data = json.loads(Path(path).read_text())
+    print(
+        f"\nengine-bench on {data['device']} (torch {data['torch']}); "
+        "latency = submit -> result on the host"
+    )
+    for size, modes in data["sizes"].items():
+        print(_table(size, modes))
+
+
+if __name__ == "__main__":  # python -m sobelnet_ros.cli.engine_bench REPORT.json
+    import sys
+
+    print_report(sys.argv[1])

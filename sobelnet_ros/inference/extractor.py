@@ -175,7 +175,11 @@ class FeatureExtractor:
         return batch.to("cpu").unpad(0, (width, height))
 
     def on_cpu(self) -> FeatureExtractor:
-        """A float32 CPU copy with the same networks and options (for a CUDA fallback)."""
+        """A CPU copy with the same networks and options (for a CUDA fallback).
+
+        Its networks run float32, or bf16 where ``config.cpu_bf16`` asks for it
+        (by default where the CPU computes bf16 natively).
+        """
         clone = copy.copy(self)
         clone.device = torch.device("cpu")
         clone.memory_format = torch.channels_last

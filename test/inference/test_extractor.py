@@ -172,8 +172,13 @@ def test_cuda_without_gpu_is_a_clear_error():
 @pytest.mark.cuda
 @pytest.mark.parametrize("half", [False, True])
 def test_cuda_matches_cpu(textured_image, half):
-    cpu = FeatureExtractor(random_weights=True).extract(textured_image)
+    # The reference is float32: left alone, the CPU extractor picks bf16 on AVX512-BF16/AMX.
+    cpu = FeatureExtractor(random_weights=True, cpu_bf16=False).extract(textured_image)
     gpu = FeatureExtractor(random_weights=True, device="cuda", half=half).extract(textured_image)
+    # cuDNN convolutions run TF32 (10-bit mantissa, ~5e-4 relative per product) and fp16
+    # the same with a smaller range: a score near a tie can swap an NMS peak or the
+    # top-k cut, so a few keypoints differ. The CPU's own bf16 test (8-bit mantissa)
+    # asks 90% within 1 px; TF32 is asked 95% within 0.5 px, fp16 80%.
     matched = np.linalg.norm(cpu.keypoints[:, None] - gpu.keypoints[None], axis=-1).min(1) < 0.5
     assert matched.mean() > (0.95 if not half else 0.8)
 
