@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .encodings import ImageRejected, check_size
+from .image_header import HeaderError, declared_size
 
 _TO_RGB = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}
 
@@ -19,8 +20,9 @@ def compressed_to_array(msg: Any) -> np.ndarray:
         ``H x W`` gray (uint8/uint16), ``H x W x 3`` RGB or ``H x W x 4`` RGBA.
 
     Raises:
-        ImageRejected: reason empty_data, unsupported_format (compressedDepth),
-            decode_failed, or a size reason of ``check_size``.
+        ImageRejected: reason empty_data, unsupported_format (compressedDepth,
+            neither JPEG nor PNG), decode_failed, or a size reason of
+            ``check_size`` (read from the header, before decoding).
     """
     fmt = str(msg.format)
     if "compresseddepth" in fmt.lower():
@@ -28,13 +30,24 @@ def compressed_to_array(msg: Any) -> np.ndarray:
     buffer = np.frombuffer(memoryview(msg.data).cast("B"), dtype=np.uint8)
     if buffer.size == 0:
         raise ImageRejected("empty_data", f"compressed image ({fmt!r}) has no data")
-    # OpenCV caps decoded sizes itself (CV_IO_MAX_IMAGE_PIXELS), so a bomb fails here
+    try:
+        kind, width, height = declared_size(buffer)
+    except HeaderError as error:
+        reason = "unsupported_format" if error.kind == "unsupported" else "decode_failed"
+        raise ImageRejected(reason, f"{fmt!r}: {error}") from None
+    # The declared size decides before any pixel is allocated: OpenCV's own cap
+    # (2^30 pixels) is far above the node's, so a tiny file could cost gigabytes.
+    check_size(width, height)
     image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise ImageRejected(
             "decode_failed", f"OpenCV cannot decode {buffer.size} bytes of {fmt!r}"
         )
-    check_size(image.shape[1], image.shape[0])
+    if image.shape[:2] != (height, width):
+        raise ImageRejected(
+            "decode_failed",
+            f"{kind} declares {width}x{height} but decodes to {image.shape[1]}x{image.shape[0]}",
+        )
     if image.ndim == 3 and image.shape[2] in _TO_RGB:
         image = cv2.cvtColor(image, _TO_RGB[image.shape[2]])
     elif image.ndim == 3 and image.shape[2] == 1:

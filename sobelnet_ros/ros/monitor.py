@@ -37,7 +37,7 @@ class FeatureMonitor:
 
     def _on_status(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if status.name.startswith("sobelnet_detector"):
+            if status.name.rsplit("/", 1)[-1] == "sobelnet_detector":  # named by full name
                 self.status = {kv.key: kv.value for kv in status.values}
 
     def grab_debug_image(self) -> None:

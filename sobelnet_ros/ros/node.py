@@ -3,8 +3,9 @@
 Subscribes ``image`` (or ``image/compressed``), publishes ``features`` and
 ``keypoints`` (PointCloud2, layout in ``cloud.py``), ``debug_image`` while it
 has subscribers, and its status on ``/diagnostics``. The image callback only
-decodes and hands the frame to the engine; a publisher thread sends results
-as they complete, in order, so the executor never waits on the model.
+queues the message; a decoder thread turns it into pixels for the engine and a
+publisher thread sends results as they complete, in order, so the executor
+never waits on a decoder or the model.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import rclpy
@@ -29,17 +31,27 @@ from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 from ..inference.engine_types import FrameResult
 from .cloud import features_to_cloud
 from .compressed import compressed_to_array
-from .diagnostics import build_status
+from .decode_worker import DecodeWorker
+from .diagnostics import RecentCounts, build_status, problem_totals
 from .encodings import ImageRejected, image_to_array, load_cv_bridge
 from .frames import Frame, debug_image_msg, downscale, to_input_pixels
 from .params import EXTRACTOR_OPTIONS, SPECS, check_value, descriptor
 from .startup import start_engine
-from .stats import NodeStats
+from .stats import NodeStats, merged_totals
 
 NODE_NAME = "sobelnet_detector"
 DEBUG_OPTIONS = ("debug_image.enabled", "debug_image.radius")
 _OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 _THROTTLE_S = 5.0
+
+
+@dataclass
+class _Received:
+    """A message waiting for the decoder: its header, arrival time and how to decode it."""
+
+    header: Any
+    received: float
+    decode: Any  # () -> np.ndarray, may raise ImageRejected
 
 
 class DetectorNode(Node):
@@ -49,12 +61,16 @@ class DetectorNode(Node):
         super().__init__(NODE_NAME, **kwargs)
         params = self._declare_parameters()
         self.stats = NodeStats()
+        self._recent = RecentCounts(self.stats.window_s)
         self._options = {name: params[name] for name in EXTRACTOR_OPTIONS}
         self._debug = {name: params[name] for name in DEBUG_OPTIONS}
         self._max_side = params["resize_max_side"]
         self.extractor, self.engine = start_engine(params, self.get_logger().error)
         self._bridge = load_cv_bridge()
         self._closing = threading.Event()
+        self._decoder: DecodeWorker[_Received] = DecodeWorker(
+            self._decode, self._drop, block=params["drop_policy"] == "block"
+        )
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._features_pub = self.create_publisher(PointCloud2, "features", _OUTPUT_QOS)
@@ -116,7 +132,7 @@ class DetectorNode(Node):
             "drop_policy": params["drop_policy"],
         }
 
-    # Input: decode, hand over, return
+    # Input: the callback queues, the decoder thread decodes and hands over
 
     def _on_image(self, msg: Image) -> None:
         self._accept(msg.header, lambda: image_to_array(msg, self._bridge))
@@ -125,10 +141,18 @@ class DetectorNode(Node):
         self._accept(msg.header, lambda: compressed_to_array(msg))
 
     def _accept(self, header: Any, decode: Any) -> None:
-        received = time.perf_counter()
         self.stats.received()
+        self._decoder.put(_Received(header, time.perf_counter(), decode))
+
+    def _drop(self, job: _Received, reason: str) -> None:
+        self.stats.drop(reason)
+        self.get_logger().warning(
+            f"dropped a frame before decoding ({reason})", throttle_duration_sec=_THROTTLE_S
+        )
+
+    def _decode(self, job: _Received) -> None:
         try:
-            image = decode()
+            image = job.decode()
         except ImageRejected as error:
             self._reject(error.reason, str(error))
             return
@@ -137,7 +161,7 @@ class DetectorNode(Node):
             return
         work, scale = downscale(image, self._max_side)
         keep = self._debug["debug_image.enabled"] and self._debug_pub.get_subscription_count()
-        frame = Frame(header, received, scale, image if keep else None)
+        frame = Frame(job.header, job.received, scale, image if keep else None)
         self.engine.submit(work, frame)  # drops are counted by the engine
 
     def _reject(self, reason: str, message: str) -> None:
@@ -187,11 +211,17 @@ class DetectorNode(Node):
         self.stats.published_frame(latency_ms, len(features), debug)
 
     def _publish_diagnostics(self) -> None:
+        totals = merged_totals(self.stats.totals(), self.engine.stats.snapshot())
+        identity = (
+            self.get_fully_qualified_name(),
+            f"{self._info['device']} {self._info['input_topic']}",
+        )
         msg = build_status(
             self.get_clock().now().to_msg(),
+            identity,
             self.stats.window(),
-            self.stats.totals(),
-            self.engine.stats.snapshot(),
+            totals,
+            self._recent.update(problem_totals(totals)),
             self.engine.in_flight(),
             {**self._info, "max_keypoints": str(self._options["max_keypoints"])},
         )
@@ -224,10 +254,11 @@ class DetectorNode(Node):
     def shutdown(self, drain_timeout_s: float = 5.0) -> dict[str, Any]:
         """Stop taking frames, finish (or count) those in flight, publish them; the totals."""
         self.destroy_subscription(self._subscription)
+        self._decoder.close(timeout=drain_timeout_s)
         self._closing.set()
         self.engine.close(drain=drain_timeout_s > 0, timeout=drain_timeout_s)
         self._publisher_thread.join(drain_timeout_s + 1.0)
-        totals = {**self.stats.totals(), **self.engine.stats.snapshot()}
+        totals = merged_totals(self.stats.totals(), self.engine.stats.snapshot())
         self.get_logger().info(
             f"stopped: {totals['frames_in']} frames in, {totals['published']} published, "
             f"rejected {totals['rejected']}, dropped {totals['dropped']}, "

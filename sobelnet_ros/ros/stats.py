@@ -23,6 +23,7 @@ class NodeStats:
         self.debug_published = 0
         self.keypoints_total = 0
         self.rejected: Counter = Counter()  # reason -> frames
+        self.dropped: Counter = Counter()  # reason -> frames dropped before the engine
         self.unpublished: Counter = Counter()  # reason -> finished frames not published
         self._received: deque[float] = deque()
         self._done: deque[tuple[float, float, int]] = deque()  # (time, latency ms, keypoints)
@@ -36,6 +37,10 @@ class NodeStats:
     def reject(self, reason: str) -> None:
         with self._lock:
             self.rejected[reason] += 1
+
+    def drop(self, reason: str) -> None:
+        with self._lock:
+            self.dropped[reason] += 1
 
     def lost(self, reason: str) -> None:
         with self._lock:
@@ -74,6 +79,7 @@ class NodeStats:
                 "published": self.published,
                 "debug_published": self.debug_published,
                 "rejected": dict(self.rejected),
+                "dropped": dict(self.dropped),
                 "unpublished": dict(self.unpublished),
             }
 
@@ -84,3 +90,9 @@ def _rate(times: list[float], span: float, now: float) -> float:
         return 0.0
     seen = min(span, now - times[0])
     return (len(times) - 1) / seen if seen > 0 else 0.0
+
+
+def merged_totals(node: dict[str, object], engine: dict[str, object]) -> dict[str, object]:
+    """Node and engine counts together; frames dropped in either place add up by reason."""
+    dropped = Counter(node["dropped"]) + Counter(engine["dropped"])  # type: ignore[arg-type]
+    return {**node, **engine, "dropped": dict(dropped)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import signal
+import time
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ from .messages import image_message
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
 from rcl_interfaces.srv import GetParameters, SetParameters, SetParametersAtomically  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
@@ -142,6 +143,13 @@ def expected_input(rgb: np.ndarray, encoding: str) -> np.ndarray | None:
     return None
 
 
+def test_an_idle_node_reports_ok_without_nan(peer):
+    assert peer.spin_until(lambda: bool(peer.diagnostics), 60)
+    status = peer.diagnostics[-1].status[0]
+    text = status.message + " ".join(kv.value for kv in status.values)
+    assert status.level == DiagnosticStatus.OK and "nan" not in text.lower(), text
+
+
 @pytest.mark.parametrize("encoding", SUPPORTED_ENCODINGS)
 def test_every_encoding_gives_features(peer, reference, textured_image, encoding):
     msg = encode(textured_image, encoding)
@@ -192,6 +200,14 @@ def test_malformed_frames_are_rejected_and_counted(peer, detector, textured_imag
         assert int(status.get(f"rejected.{reason}", 0)) >= 1, reason
     assert detector.alive()
     assert "rejected frame (unsupported_encoding)" in detector.log()
+    assert peer.diagnostics[-1].status[0].level == DiagnosticStatus.WARN
+    # good frames only, for longer than the status window: the level recovers
+    window_end = time.monotonic() + 6.0
+    while time.monotonic() < window_end:
+        assert peer.send(good) is not None
+    latest = peer.status(after=len(peer.diagnostics))
+    assert peer.diagnostics[-1].status[0].level == DiagnosticStatus.OK, latest
+    assert int(latest["rejected_total"]) >= len(bad) and latest["rejected_recent"] == "0"
 
 
 def _param(name: str, value) -> Parameter:
@@ -265,7 +281,7 @@ def test_diagnostics_describe_the_node(peer, textured_image):
         peer.send(encode(textured_image, "rgb8"))
     status = peer.diagnostics[-1].status[0]
     values = peer.status(after=len(peer.diagnostics))
-    assert status.name == "sobelnet_detector: features" and status.hardware_id == "cpu"
+    assert status.name == "/sobelnet_detector" and status.hardware_id == "cpu /image"
     keys = ("input_rate_hz", "output_rate_hz", "latency_p50_ms", "latency_p99_ms", "in_flight",
             "dropped_total", "rejected_total", "device", "sobelnet_weights")  # fmt: skip
     assert set(keys) <= set(values)

@@ -11,10 +11,13 @@ import pytest
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 import torch
 
+from .bombs import jpeg_declaring, png_declaring
 from .conftest import NodeProcess, RosPeer, random_domain
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from rcl_interfaces.srv import GetParameters  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CompressedImage, PointCloud2  # noqa: E402
 
@@ -51,6 +54,52 @@ def test_compressed_input_then_sigint(tmp_path, textured_image):
         code = node.stop(signal.SIGINT)
     log = node.log()
     assert code == 0 and "stopped:" in log and "Traceback" not in log, log
+
+
+def test_compressed_bombs_are_rejected_without_stalling_the_node(tmp_path, textured_image):
+    domain = random_domain()
+    args = ["-p", "device:=cpu", "-p", "input_transport:=compressed",
+            "-p", "diagnostics_period_s:=0.2"]  # fmt: skip
+    node = NodeProcess(tmp_path / "node.log", domain, args)
+    peer = RosPeer(domain)
+    try:
+        got: list[PointCloud2] = []
+        status: list[DiagnosticArray] = []
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        pub = peer.node.create_publisher(CompressedImage, "image/compressed", qos)
+        peer.node.create_subscription(PointCloud2, "features", got.append, 10)
+        peer.node.create_subscription(DiagnosticArray, "/diagnostics", status.append, 10)
+        assert peer.spin_until(lambda: pub.get_subscription_count() > 0, 60), node.log()
+        _, jpeg = cv2.imencode(".jpg", textured_image[..., ::-1])
+        good = CompressedImage(format="jpeg", data=array.array("B", jpeg.tobytes()))
+        for _ in range(20):  # until the node's subscription has matched this publisher
+            pub.publish(good)
+            if peer.spin_until(lambda: bool(got), 1.0):
+                break
+        assert got, node.log()
+        bombs = [jpeg_declaring(30000, 30000), png_declaring(20000, 20000),
+                 jpeg_declaring(40000, 40000)]  # fmt: skip
+        for data in bombs:
+            pub.publish(CompressedImage(format="jpeg", data=array.array("B", data)))
+            peer.spin_until(lambda: False, 0.1)
+        # the node answers its parameter service at once, not after gigabytes of decoding
+        client = peer.node.create_client(GetParameters, "/sobelnet_detector/get_parameters")
+        assert client.wait_for_service(timeout_sec=20)
+        future = client.call_async(GetParameters.Request(names=["input_transport"]))
+        assert peer.spin_until(future.done, 3.0), node.log()
+        got.clear()
+        pub.publish(good)
+        assert peer.spin_until(lambda: bool(got), 30), node.log()
+
+        def too_large() -> int:
+            values = {kv.key: kv.value for kv in status[-1].status[0].values} if status else {}
+            return int(values.get("rejected.too_large", 0))
+
+        assert peer.spin_until(lambda: too_large() == len(bombs), 10), node.log()
+    finally:
+        peer.close()
+        code = node.stop(signal.SIGINT)
+    assert code == 0 and "rejected frame (too_large)" in node.log()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

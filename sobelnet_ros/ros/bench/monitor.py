@@ -34,15 +34,16 @@ class Monitor:
 
     Args:
         node: the bench's rclpy node (spun by another thread).
-        status_prefix: the DiagnosticStatus name to keep (the node's, e.g.
-            ``sobelnet_detector``); the newest one's key/values are kept.
+        node_name: the statuses kept are those of nodes of this name (the
+            status is named after the node's full name, e.g.
+            ``/cam0/sobelnet_detector``); the newest one's key/values are kept.
     """
 
-    def __init__(self, node, status_prefix: str = "sobelnet_detector") -> None:
+    def __init__(self, node, node_name: str = "sobelnet_detector") -> None:
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._node = node
-        self._status_prefix = status_prefix
+        self._node_name = node_name
         self._lock = threading.Lock()
         self.tracker = StampTracker()
         self.diagnostics: dict[str, str] = {}
@@ -71,7 +72,7 @@ class Monitor:
 
     def _on_diagnostics(self, msg) -> None:
         for status in msg.status:
-            if status.name.startswith(self._status_prefix):
+            if status.name.rsplit("/", 1)[-1] == self._node_name:
                 with self._lock:
                     self.diagnostics = {kv.key: kv.value for kv in status.values}
                     self.diagnostics_time = time.monotonic()
