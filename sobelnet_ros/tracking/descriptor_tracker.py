@@ -1,0 +1,329 @@
+"""DescriptorTracker: persistent IDs for the features of consecutive frames.
+
+Each frame's features are matched to the tracks of the last frames in two
+passes, then checked against the epipolar geometry:
+
+1. *Gated descriptor matching.* Every live track, and every track lost in
+   the last ``memory_frames`` frames, is compared with each detection by the
+   nearer of its last and its first descriptor (the track's history, so a
+   slowly drifting appearance still matches). Once the image motion is known,
+   only detections within ``gate_px`` of where the motion of the last frame
+   predicts the track are candidates (the radius grows while a track is
+   lost). Mutual nearest neighbours passing a distance and a ratio test match.
+2. *Epipolar check.* A fundamental matrix is fitted (OpenCV USAC, MAGSAC++
+   score) to the matches of each frame gap present, and matches farther than
+   ``epipolar_px`` from their epipolar line are dropped.
+3. *Guided pass.* Live tracks still unmatched are looked for within
+   ``guided_px`` of where this frame's motion puts them and on their epipolar
+   line, with a looser descriptor bound.
+
+Detections left over start new tracks, spread out (``spread.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..inference.types import Features
+from .camera import CameraModel
+from .candidates import gated_matches, one_to_one
+from .spatial import pairs_within
+from .spread import spread_new
+from .store import TrackStore
+from .types import TrackerConfig, Tracks
+from .verify import (
+    apply_motion,
+    epipolar_distances,
+    fit_fundamental,
+    fundamental_inliers,
+    image_motion,
+)
+
+
+class DescriptorTracker:
+    """Tracks features given frame by frame (no extractor; ``FeatureTracker`` adds one).
+
+    Args:
+        config: ``TrackerConfig()`` when omitted; keyword ``options`` override fields.
+        max_tracks: used when ``config.max_tracks`` is None.
+        device: where descriptors are compared ("cpu", "cuda", ...).
+        camera: a ``CameraModel`` to add undistorted normalised coordinates.
+    """
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        *,
+        max_tracks: int = 1024,
+        device: str | torch.device = "cpu",
+        camera: CameraModel | None = None,
+        **options: object,
+    ) -> None:
+        self.config = (config or TrackerConfig()).with_options(**options)
+        self.max_tracks = self.config.max_tracks or max_tracks
+        self.device = torch.device(device)
+        self.camera = camera
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track; IDs start again from 0."""
+        self._store: TrackStore | None = None
+        self._next_id = 0
+        self._frame = 0
+        self._motion: np.ndarray | None = None  # 2x3 image motion of the last frame
+
+    def set_camera(self, camera: CameraModel | None) -> None:
+        """Use ``camera`` for normalised coordinates from the next frame on (None: none)."""
+        self.camera = camera
+
+    def update(self, features: Features, stamp: float | None = None) -> Tracks:
+        """Continue the tracks with one frame's ``features``; the tracks it shows.
+
+        Args:
+            features: the frame's features (keypoints in px, unit-norm descriptors).
+            stamp: the frame's time in seconds; velocities are per frame without it.
+        """
+        time_now = float(self._frame if stamp is None else stamp)
+        keypoints = np.asarray(features.keypoints, np.float64).reshape(-1, 2)
+        descriptors = torch.as_tensor(features.descriptors, device=self.device).float()
+        store = self._store_for(descriptors.shape[1])
+        active_before = int((store.lost == 0).sum())
+        rows, cols = self._match(store, keypoints, descriptors)
+        previous = store.positions[rows].copy()
+        elapsed = time_now - store.stamps[rows]
+        revived = int((store.lost[rows] > 0).sum())
+        store.update(rows, keypoints[cols], descriptors[cols], time_now)
+        new = self._start_tracks(store, features, keypoints, descriptors, cols, time_now)
+        seen = np.zeros(len(store), dtype=bool)
+        seen[rows] = True
+        seen[len(store) - len(new) :] = True
+        self._predict(store, seen)
+        tracked_ids, tracked_ages = store.ids[rows], store.ages[rows]
+        store.end_frame(seen, self.config.memory_frames)
+        self._frame += 1
+        continued = len(rows) - revived
+        return self._tracks(
+            features,
+            np.concatenate([cols, new]),
+            np.concatenate([tracked_ids, store.ids[len(store) - len(new) :]]),
+            np.concatenate([tracked_ages, np.ones(len(new), np.int64)]),
+            previous,
+            elapsed,
+            counts=(len(new), len(rows), active_before - continued, revived),
+            stamp=stamp,
+        )
+
+    # Matching
+
+    def _match(
+        self, store: TrackStore, keypoints: np.ndarray, descriptors: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the store and columns of the frame that continue each other."""
+        c = self.config
+        empty = np.zeros(0, dtype=np.int64)
+        if len(store) == 0 or len(keypoints) == 0:
+            self._motion = None
+            return empty, empty
+        similarity = self._similarity(store, descriptors)
+        prior = self._motion is not None
+        rows, cols = gated_matches(
+            similarity,
+            keypoints,
+            store.predicted if prior else None,
+            c.gate_px + c.gate_growth_px * store.lost,
+            c.top_k,
+            c.max_distance,
+            c.ratio,
+        )
+        rows, cols = self._verify(store, keypoints, rows, cols)
+        return self._guided(store, keypoints, similarity, rows, cols)
+
+    def _similarity(self, store: TrackStore, descriptors: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity ``(T, N)`` of each track's nearer template to each detection."""
+        similarity = store.last @ descriptors.T
+        if self.config.history:
+            torch.maximum(similarity, store.first @ descriptors.T, out=similarity)
+        return similarity
+
+    def _verify(
+        self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the matches consistent with the epipolar geometry of their frame gap.
+
+        Tracks seen in the last frame are checked by RANSAC; tracks found again
+        after a gap by a fundamental matrix fitted to the verified tracks that
+        were also seen at the start of that gap.
+        """
+        c = self.config
+        continued = store.lost[rows] == 0
+        before = store.positions[rows[continued]]
+        after = keypoints[cols[continued]]
+        self._fundamental = None
+        if continued.sum() < c.min_verify:
+            keep = continued  # too few to check: trust the gate
+        else:
+            F, inliers = fundamental_inliers(before, after, c.epipolar_px, c.verify_method)
+            self._fundamental = F
+            keep = np.zeros(len(rows), dtype=bool)
+            keep[np.flatnonzero(continued)] = inliers
+        chain = np.flatnonzero(keep)
+        lags = store.lost[rows] + 1
+        for lag in np.unique(lags[lags > 1]):
+            gap = np.flatnonzero(lags == lag)
+            keep[gap] = self._gap_consistent(store, keypoints, rows, cols, chain, gap, int(lag))
+        rows, cols = rows[keep], cols[keep]
+        continued = store.lost[rows] == 0
+        self._motion = image_motion(store.positions[rows[continued]], keypoints[cols[continued]])
+        return rows, cols
+
+    def _gap_consistent(
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        chain: np.ndarray,
+        gap: np.ndarray,
+        lag: int,
+    ) -> np.ndarray:
+        """Which matches in ``gap`` (seen ``lag`` frames ago) fit the epipolar geometry."""
+        threshold = self.config.epipolar_px
+        before = store.lag_position(rows[chain], lag)
+        known = np.isfinite(before).all(axis=1)
+        if known.sum() < self.config.min_verify:  # no verified chain: check the gap on its own
+            if len(gap) < self.config.min_verify:
+                return np.zeros(len(gap), dtype=bool)
+            _, inliers = fundamental_inliers(
+                store.lag_position(rows[gap], lag),
+                keypoints[cols[gap]],
+                threshold,
+                self.config.verify_method,
+            )
+            return inliers
+        before, after = before[known], keypoints[cols[chain[known]]]
+        F = fit_fundamental(before, after)
+        if F is not None:  # once more without the tracks that drifted over the gap
+            close = epipolar_distances(F, before, after) <= 2.0 * threshold
+            F = fit_fundamental(before[close], after[close])
+        if F is None:
+            return np.zeros(len(gap), dtype=bool)
+        distances = epipolar_distances(F, store.lag_position(rows[gap], lag), keypoints[cols[gap]])
+        with np.errstate(invalid="ignore"):
+            return distances <= threshold
+
+    def _guided(
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        similarity: torch.Tensor,
+        rows: np.ndarray,
+        cols: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Look again for live tracks near where this frame's motion puts them."""
+        c = self.config
+        F, motion = self._fundamental, self._motion
+        if c.guided_px <= 0 or F is None or motion is None:
+            return rows, cols
+        free_rows = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
+        free_cols = np.setdiff1d(np.arange(len(keypoints)), cols)
+        if len(free_rows) == 0 or len(free_cols) == 0:
+            return rows, cols
+        before = store.positions[free_rows]
+        near_rows, near_cols = pairs_within(
+            apply_motion(motion, before), keypoints[free_cols], c.guided_px
+        )
+        on_line = (
+            epipolar_distances(F, before[near_rows], keypoints[free_cols[near_cols]])
+            <= c.epipolar_px
+        )
+        near_rows, near_cols = near_rows[on_line], near_cols[on_line]
+        index = torch.as_tensor(free_rows[near_rows], device=self.device)
+        values = similarity[index, torch.as_tensor(free_cols[near_cols], device=self.device)]
+        values = values.float().cpu().numpy()
+        similar = values >= 1.0 - 0.5 * c.guided_max_distance**2
+        chosen = one_to_one(near_rows[similar], near_cols[similar], values[similar])
+        pairs = np.stack([near_rows[similar][chosen], near_cols[similar][chosen]], axis=1)
+        rows = np.concatenate([rows, free_rows[pairs[:, 0]]])
+        cols = np.concatenate([cols, free_cols[pairs[:, 1]]])
+        return rows, cols
+
+    # Book-keeping
+
+    def _store_for(self, dim: int) -> TrackStore:
+        if self._store is None:
+            self._store = TrackStore.empty(self.config.memory_frames + 1, dim, self.device)
+        elif self._store.last.shape[1] != dim:
+            raise ValueError(
+                f"descriptors of length {dim} after {self._store.last.shape[1]}; "
+                "reset() the tracker before changing the descriptor"
+            )
+        return self._store
+
+    def _start_tracks(
+        self,
+        store: TrackStore,
+        features: Features,
+        keypoints: np.ndarray,
+        descriptors: torch.Tensor,
+        taken: np.ndarray,
+        time_now: float,
+    ) -> np.ndarray:
+        free = np.setdiff1d(np.arange(len(keypoints)), taken)
+        new = spread_new(
+            keypoints,
+            np.asarray(features.scores),
+            free,
+            keypoints[taken],
+            tuple(features.image_size),
+            self.config.min_distance_px,
+            self.max_tracks - len(taken),
+        )
+        ids = np.arange(self._next_id, self._next_id + len(new), dtype=np.int64)
+        self._next_id += len(new)
+        store.append(ids, keypoints[new], descriptors[new], time_now)
+        return new
+
+    def _predict(self, store: TrackStore, seen: np.ndarray) -> None:
+        """Where each track should be in the next frame: this frame's motion, once more."""
+        base = np.where(seen[:, None], store.positions, store.predicted)
+        store.predicted = base if self._motion is None else apply_motion(self._motion, base)
+
+    def _tracks(
+        self,
+        features: Features,
+        columns: np.ndarray,
+        ids: np.ndarray,
+        ages: np.ndarray,
+        previous: np.ndarray,
+        elapsed: np.ndarray,
+        counts: tuple[int, int, int, int],
+        stamp: float | None,
+    ) -> Tracks:
+        columns = columns.astype(np.int64)
+        keypoints = np.asarray(features.keypoints, np.float32)[columns]
+        count_new = counts[0]
+        rate = np.maximum(elapsed, 1e-9)[:, None]
+        velocities = np.zeros((len(columns), 2))
+        velocities[: len(previous)] = (keypoints[: len(previous)] - previous) / rate
+        tracks = Tracks(
+            ids=ids.astype(np.int64),
+            keypoints=keypoints,
+            ages=ages.astype(np.int64),
+            scores=np.asarray(features.scores, np.float32)[columns],
+            descriptors=np.asarray(features.descriptors, np.float32)[columns],
+            velocities=velocities.astype(np.float32),
+            new=count_new,
+            tracked=counts[1],
+            lost=counts[2],
+            revived=counts[3],
+            stamp=stamp,
+        )
+        if self.camera is not None:
+            normalised = self.camera.normalise(keypoints)
+            moved = np.zeros_like(normalised)
+            moved[: len(previous)] = (
+                normalised[: len(previous)] - self.camera.normalise(previous)
+            ) / rate
+            tracks.normalised, tracks.normalised_velocities = normalised, moved
+        return tracks

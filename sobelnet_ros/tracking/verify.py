@@ -1,0 +1,113 @@
+"""Geometric checks of tracked points with OpenCV: the epipolar constraint and image motion."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MOTION_RANSAC_PX = 3.0  # px, the motion prior's inlier bound: loose, it only centres a gate
+
+
+MAX_MODEL_POINTS = 128  # points RANSAC samples from; all are then checked and refitted
+MAX_ITERATIONS = 300  # RANSAC samples at most: bounds the time when few tracks are inliers
+METHODS = {"ransac": cv2.FM_RANSAC, "magsac": cv2.USAC_MAGSAC}
+
+
+def fundamental_inliers(
+    points0: np.ndarray,
+    points1: np.ndarray,
+    threshold_px: float,
+    method: str = "ransac",
+    confidence: float = 0.999,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Fundamental matrix ``F_0to1`` of the correspondences and their inlier mask.
+
+    RANSAC (``"ransac"``) or USAC MAGSAC++ (``"magsac"``) finds the model on at
+    most ``MAX_MODEL_POINTS`` of them, evenly drawn (a fixed stride, so the
+    result is deterministic); the model is then refitted by least squares to
+    every point within ``threshold_px`` of its epipolar line in image 1, and
+    the points within ``threshold_px`` of the refitted model's lines are the
+    inliers. Sampling a subset keeps the cost flat in the number of tracks.
+
+    Returns:
+        ``(F, inliers)``: F is None (and no point an inlier) when fewer than 8
+        points are given or no model is found.
+    """
+    count = len(points0)
+    none = np.zeros(count, dtype=bool)
+    if count < 8:
+        return None, none
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    points0 = np.asarray(points0, np.float64)
+    points1 = np.asarray(points1, np.float64)
+    stride = max(1, -(-count // MAX_MODEL_POINTS))
+    F = _fit(points0[::stride], points1[::stride], METHODS[method], threshold_px, confidence)
+    if F is None:
+        return None, none
+    with np.errstate(invalid="ignore"):
+        inliers = epipolar_distances(F, points0, points1) <= threshold_px
+        refined = _fit(points0[inliers], points1[inliers], cv2.FM_8POINT)
+        if refined is not None:
+            refined_inliers = epipolar_distances(refined, points0, points1) <= threshold_px
+            if refined_inliers.sum() >= inliers.sum():
+                F, inliers = refined, refined_inliers
+    return F, inliers
+
+
+def fit_fundamental(points0: np.ndarray, points1: np.ndarray) -> np.ndarray | None:
+    """Least-squares (normalised 8-point) fundamental matrix of inlier points, or None."""
+    return _fit(np.asarray(points0, np.float64), np.asarray(points1, np.float64), cv2.FM_8POINT)
+
+
+def _fit(
+    points0: np.ndarray,
+    points1: np.ndarray,
+    method: int,
+    threshold_px: float = 1.0,
+    confidence: float = 0.999,
+) -> np.ndarray | None:
+    if len(points0) < 8:
+        return None
+    try:
+        F, _ = cv2.findFundamentalMat(
+            np.ascontiguousarray(points0).reshape(-1, 1, 2),
+            np.ascontiguousarray(points1).reshape(-1, 1, 2),
+            method,
+            threshold_px,
+            confidence,
+            MAX_ITERATIONS,
+        )
+    except cv2.error:
+        return None
+    if F is None or F.shape != (3, 3) or not np.isfinite(F).all():
+        return None
+    return F
+
+
+def epipolar_distances(F_0to1: np.ndarray, points0: np.ndarray, points1: np.ndarray) -> np.ndarray:
+    """Distance in px of each ``points1[i]`` from the epipolar line ``F_0to1 points0[i]``."""
+    p0 = np.concatenate([np.asarray(points0, np.float64), np.ones((len(points0), 1))], axis=1)
+    p1 = np.concatenate([np.asarray(points1, np.float64), np.ones((len(points1), 1))], axis=1)
+    lines = p0 @ np.asarray(F_0to1, np.float64).T
+    norm = np.hypot(lines[:, 0], lines[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs((lines * p1).sum(1)) / norm
+
+
+def image_motion(points0: np.ndarray, points1: np.ndarray) -> np.ndarray | None:
+    """The 2x3 affine map that best moves ``points0`` onto ``points1`` (RANSAC), or None."""
+    if len(points0) < 6:
+        return None
+    A, _ = cv2.estimateAffine2D(
+        np.asarray(points0, np.float32),
+        np.asarray(points1, np.float32),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=MOTION_RANSAC_PX,
+    )
+    return A if A is not None and np.isfinite(A).all() else None
+
+
+def apply_motion(A: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``points`` ``(N, 2)`` moved by the 2x3 affine map ``A``."""
+    return np.asarray(points, np.float64) @ A[:, :2].T + A[:, 2]

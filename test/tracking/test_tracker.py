@@ -1,0 +1,223 @@
+"""DescriptorTracker and FeatureTracker on synthetic scenes with known geometry."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scene import K, Scene, project
+
+from sobelnet_ros import CameraModel, Features, FeatureTracker, TrackerConfig
+from sobelnet_ros.evaluation.poses import fundamental_from_poses
+from sobelnet_ros.tracking import DescriptorTracker, epipolar_distances
+
+
+@pytest.fixture
+def scene() -> Scene:
+    return Scene()
+
+
+def _point_of(tracks, features: Features, keep: np.ndarray) -> dict[int, int]:
+    """Track ID -> index of the scene point its keypoint shows."""
+    where = {tuple(p): i for i, p in zip(keep, features.keypoints.tolist(), strict=True)}
+    return {
+        int(t): where[tuple(p)] for t, p in zip(tracks.ids, tracks.keypoints.tolist(), strict=True)
+    }
+
+
+def _run(tracker, scene: Scene, frames, visible=None):
+    out = []
+    for frame in frames:
+        features, keep = scene.features(frame, None if visible is None else visible(frame))
+        tracks = tracker.update(features, stamp=0.1 * frame)
+        out.append((tracks, _point_of(tracks, features, keep)))
+    return out
+
+
+def test_ids_persist_follow_their_point_and_age(scene):
+    history = _run(DescriptorTracker(), scene, range(6))
+    first, last = history[0][1], history[-1][1]
+    assert len(first) > 300
+    survivors = set(first) & set(last)
+    assert len(survivors) >= 0.9 * len(first)
+    for (_, before), (_, after) in itertools.pairwise(history):
+        same = set(before) & set(after)
+        assert all(before[i] == after[i] for i in same)  # an ID never jumps to another point
+    tracks = history[-1][0]
+    ages = dict(zip(tracks.ids.tolist(), tracks.ages.tolist(), strict=True))
+    assert all(ages[i] == 6 for i in survivors)
+    assert tracks.tracked >= len(survivors) and tracks.lost == 0
+
+
+def _swap_pairs(scene: Scene, frame: int, count: int) -> np.ndarray:
+    """First indices of point pairs (i, i + 1) whose exchange is off the epipolar lines by > 5 px
+    (F-verification cannot see an exchange along an epipolar line)."""
+    F = fundamental_from_poses(scene.poses[frame - 1], scene.poses[frame], K)
+    before = project(scene.points, scene.poses[frame - 1])
+    after = project(scene.points, scene.poses[frame])
+    even = np.arange(0, len(before) - 1, 2)
+    off = np.minimum(
+        epipolar_distances(F, before[even], after[even + 1]),
+        epipolar_distances(F, before[even + 1], after[even]),
+    )
+    return even[off > 5.0][:count]
+
+
+def _exchange(features: Features, first: np.ndarray) -> None:
+    descriptors = features.descriptors.copy()
+    descriptors[first], descriptors[first + 1] = (
+        features.descriptors[first + 1],
+        features.descriptors[first],
+    )
+    features.descriptors = descriptors
+
+
+@pytest.mark.parametrize("frame", [1, 3])  # 1: no motion prior yet; 3: gated by the prior
+def test_swapped_descriptors_do_not_continue_tracks(scene, frame):
+    tracker = DescriptorTracker()
+    history = _run(tracker, scene, range(frame))
+    start = history[-1][1]
+    features, keep = scene.features(frame)
+    swapped = _swap_pairs(scene, frame, 60)
+    _exchange(features, swapped)
+    after = _point_of(tracker.update(features), features, keep)
+    continued = set(start) & set(after)
+    assert len(swapped) == 60 and len(continued) > 200
+    assert all(start[i] == after[i] for i in continued)  # no track moved to its swap partner
+    exchanged = set(swapped.tolist()) | set((swapped + 1).tolist())
+    assert not any(start[i] in exchanged for i in continued)
+
+
+def test_lost_tracks_come_back_with_their_ids(scene):
+    hidden = np.zeros(len(scene.points), dtype=bool)
+    hidden[::3] = True
+    history = _run(DescriptorTracker(), scene, range(4), lambda f: ~hidden if f == 2 else None)
+    before, gap, after = history[1][1], history[2][1], history[3][1]
+    back = [i for i in before if hidden[before[i]]]
+    assert len(back) > 80 and not any(i in gap for i in back)
+    assert sum(i in after and after[i] == before[i] for i in back) >= 0.9 * len(back)
+    tracks = history[3][0]
+    assert tracks.revived >= 0.9 * len(back)
+    ages = dict(zip(tracks.ids.tolist(), tracks.ages.tolist(), strict=True))
+    assert all(ages[i] == 3 for i in back if i in after)  # seen in frames 0, 1 and 3
+
+
+def test_reset_starts_again(scene):
+    tracker = DescriptorTracker()
+    _run(tracker, scene, range(3))
+    tracker.reset()
+    tracks = tracker.update(scene.features(3)[0])
+    assert tracks.ids.min() == 0 and (tracks.ages == 1).all()
+    assert tracks.tracked == 0 and tracks.new == len(tracks)
+
+
+def test_velocities_and_normalised_coordinates(scene):
+    camera = CameraModel.from_intrinsics(K, [0.1, -0.05, 0.001, 0.002, 0.0])
+    tracker = DescriptorTracker(camera=camera)
+    first, _ = scene.features(0)
+    before = tracker.update(first, stamp=10.0)
+    second, _ = scene.features(1)
+    after = tracker.update(second, stamp=10.05)
+    where = dict(zip(before.ids.tolist(), before.keypoints, strict=True))
+    continued = after.ages > 1
+    assert continued.sum() > 300
+    expected = np.array([where[i] for i in after.ids[continued]])
+    expected = (after.keypoints[continued] - expected) / 0.05
+    np.testing.assert_allclose(after.velocities[continued], expected, rtol=1e-3, atol=1e-2)
+    assert (after.velocities[~continued] == 0).all()
+    np.testing.assert_allclose(after.normalised, camera.normalise(after.keypoints), atol=1e-9)
+    moved = after.normalised[continued] - camera.normalise(
+        np.array([where[i] for i in after.ids[continued]])
+    )
+    np.testing.assert_allclose(after.normalised_velocities[continued], moved / 0.05, atol=1e-6)
+
+
+def test_budget_and_spacing_of_new_tracks(scene):
+    tracker = DescriptorTracker(max_tracks=150, min_distance_px=12.0)
+    first = tracker.update(scene.features(0)[0])
+    assert len(first) == 150
+    cells = np.floor(first.keypoints / 12.0).astype(int)
+    assert len({tuple(c) for c in cells}) == len(cells)  # one new track per cell
+    second = tracker.update(scene.features(1)[0])
+    assert len(second) <= 150
+    old, new = second.keypoints[second.ages > 1], second.keypoints[second.ages == 1]
+    if len(new):
+        gaps = np.linalg.norm(new[:, None] - old[None], axis=2).min(axis=1)
+        assert gaps.min() >= 11.0  # 12 px, less the rounding to the mask's pixels
+
+
+def test_empty_frame_loses_then_finds_tracks(scene):
+    tracker = DescriptorTracker()
+    _run(tracker, scene, range(2))
+    empty = Features(
+        np.zeros((0, 2), np.float32),
+        np.zeros(0, np.float32),
+        np.zeros((0, 128), np.float32),
+        (640, 480),
+    )
+    gone = tracker.update(empty)
+    assert len(gone) == 0 and gone.lost > 300
+    back = tracker.update(scene.features(3)[0])
+    assert back.revived > 0.5 * gone.lost
+
+
+def test_changing_descriptor_length_is_an_error(scene):
+    tracker = DescriptorTracker()
+    tracker.update(scene.features(0)[0])
+    features = Features(
+        np.zeros((1, 2), np.float32),
+        np.ones(1, np.float32),
+        np.ones((1, 64), np.float32),
+        (640, 480),
+    )
+    with pytest.raises(ValueError, match="reset"):
+        tracker.update(features)
+
+
+def test_config_is_checked():
+    with pytest.raises(ValueError, match="unknown tracker options"):
+        TrackerConfig().with_options(gate=3)
+    with pytest.raises(ValueError, match="ratio"):
+        TrackerConfig(ratio=1.5)
+    with pytest.raises(ValueError, match="verify_method"):
+        TrackerConfig(verify_method="lmeds")
+
+
+def test_projection_helper_agrees_with_the_scene(scene):
+    features, keep = scene.features(2)
+    np.testing.assert_allclose(
+        features.keypoints, project(scene.points[keep], scene.poses[2]), atol=1e-3
+    )
+
+
+def _translated_photo(frames: int, step_px: float) -> list[np.ndarray]:
+    from sobelnet_ros.data.samples import load_sample
+
+    photo = load_sample("astronaut")
+    images = []
+    for index in range(frames):
+        shift = np.array([[1.0, 0.0, -40 + step_px * index], [0.0, 1.0, -30.0]])
+        images.append(
+            np.ascontiguousarray(
+                __import__("cv2").warpAffine(
+                    photo, shift, (320, 240), flags=__import__("cv2").INTER_LINEAR
+                )
+            )
+        )
+    return images
+
+
+def test_feature_tracker_follows_a_moving_photo():
+    tracker = FeatureTracker(max_keypoints=256)
+    history = [tracker.track(image) for image in _translated_photo(5, 3.0)]
+    start = dict(zip(history[0].ids.tolist(), history[0].keypoints, strict=True))
+    end = dict(zip(history[-1].ids.tolist(), history[-1].keypoints, strict=True))
+    kept = [i for i in start if i in end]
+    assert len(kept) >= 0.5 * len(start)
+    moved = np.array([end[i] - start[i] for i in kept])
+    assert (np.abs(moved - [12.0, 0.0]).max(axis=1) <= 1.0).mean() >= 0.95
+    ages = history[-1].ages[np.isin(history[-1].ids, kept)]
+    assert (ages == 5).mean() >= 0.9 and ages.min() >= 3  # some were missed in one frame
+    tracker.reset()
+    assert tracker.track(_translated_photo(1, 0.0)[0]).ids.min() == 0
