@@ -6,7 +6,9 @@ consumer wants the newest), ``block`` makes ``submit`` wait. Every frame ends
 as completed, failed (with its reason) or dropped (with its reason).
 
 On the CPU one worker thread runs the extractor; on CUDA the GPU engine in
-``gpu_engine.py`` pipelines frames on streams behind the same interface.
+``gpu_engine.py`` pipelines frames on streams behind the same interface (its
+scheduling, in ``slot_pipeline.py``, keeps one pending frame that the newest
+replaces).
 """
 
 from __future__ import annotations
@@ -131,8 +133,8 @@ class CpuEngine:
             return len(self._pending) + self._running
 
     def configure(self, **options: Any) -> None:
-        """Change extractor options; checked now, applied between frames."""
-        self.extractor.config.with_options(**options)  # raises before anything changes
+        """Change extractor options; checked now (``ValueError``), applied between frames."""
+        self.extractor.checked_options(**options)  # raises before anything changes
         with self._cond:
             self._options.update(options)
 
@@ -203,7 +205,8 @@ def create_engine(
         fallback_to_cpu: on CUDA, warm the engine up now and, if CUDA fails
             (no usable GPU, out of memory), log why and return a CPU engine
             with the same networks instead of raising.
-        cuda_options: passed to ``CudaEngine`` (use_graphs, concurrent, ...).
+        cuda_options: passed to ``CudaEngine`` (use_graphs, concurrent, compiled,
+            stage_times, ...).
     """
     if extractor.device.type != "cuda":
         return CpuEngine(extractor, max_in_flight=max_in_flight, drop_policy=drop_policy)

@@ -63,3 +63,30 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def gray_scale_factor(gray: np.ndarray) -> float:
     """Factor that maps the gray array's values to [0, 1]."""
     return _SCALE.get(gray.dtype, 1.0)
+
+
+def upload_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a validated image of ``dtype`` travels to the device in (gray).
+
+    uint8 and float32 travel as they are; uint16 and float64 as float32 in [0, 1]
+    (torch's uint16 support is partial).
+    """
+    return np.dtype(np.uint8) if dtype == np.uint8 else np.dtype(np.float32)
+
+
+def gray_into(image: np.ndarray, out: np.ndarray) -> None:
+    """Write the gray of a validated ``image`` into ``out`` (``H x W``, ``upload_dtype``).
+
+    RGB(A) uint8/float32 is converted straight into ``out`` (a pinned buffer,
+    say), without an intermediate copy.
+    """
+    if image.ndim == 3 and image.shape[2] in _RGB_TO_GRAY and image.dtype == out.dtype:
+        converted = cv2.cvtColor(image, _RGB_TO_GRAY[image.shape[2]], dst=out)
+        if converted is not out and not np.shares_memory(converted, out):
+            np.copyto(out, converted)  # OpenCV made a new array after all
+        return
+    gray = to_gray(image)
+    if gray.dtype == np.uint16:
+        np.multiply(gray, np.float32(1 / 65535.0), out=out, casting="unsafe")
+    else:
+        np.copyto(out, gray, casting="same_kind")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 MAX_KEYPOINTS_LIMIT = 16384
+HALF_DTYPES = ("float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class ExtractorConfig:
     pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]
     coarse_share: float = 0.25  # share of max_keypoints given to the octaves [ours]
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
-    half: bool = False  # fp16 networks on CUDA (ignored on the CPU)
+    half: bool = False  # half-precision networks on CUDA (ignored on the CPU)
+    half_dtype: str = "float16"  # the half precision on CUDA: "float16" or "bfloat16"
+    channels_last: bool = False  # NHWC convolutions on CUDA (always on the CPU, 2-3x faster)
     cpu_bf16: bool | None = None  # bf16 networks on the CPU; None: where it computes bf16 natively
 
     def __post_init__(self) -> None:
@@ -61,6 +64,8 @@ def check_options(config: ExtractorConfig) -> None:
         raise ValueError(f"border must be an int in [0, 256], got {config.border!r}")
     if not isinstance(config.pyramid_levels, int) or not 1 <= config.pyramid_levels <= 4:
         raise ValueError(f"pyramid_levels must be an int in [1, 4], got {config.pyramid_levels!r}")
+    if config.half_dtype not in HALF_DTYPES:
+        raise ValueError(f"half_dtype must be one of {HALF_DTYPES}, got {config.half_dtype!r}")
     if not 0.0 <= float(config.coarse_share) <= 0.9:
         raise ValueError(f"coarse_share must be in [0, 0.9], got {config.coarse_share!r}")
 

@@ -51,6 +51,21 @@ def test_engine_bench_on_the_cpu(tmp_path, capsys):
     path = tmp_path / "engine.json"
     args = ["engine-bench", "--random-weights", "--frames", "3", "--sizes", "96x64"]
     assert main([*args, "--json", str(path)]) == 0
-    figures = json.loads(path.read_text())["sizes"]["96x64"]["cpu_worker"]
-    assert figures["latency_p50_ms"] > 0 and figures["fps_in_flight_2"] > 0
-    assert "fps@2" in capsys.readouterr().out
+    variants = json.loads(path.read_text())["sizes"]["96x64"]
+    for name in ("cpu_worker", "host_slots"):
+        figures = variants[name]
+        assert figures["latency_p50_ms"] > 0 and figures["fps_in_flight_2"] > 0
+        assert figures["per_frame"]["frames"] == 3 and figures["stage_ms"]
+        assert 0 <= figures["agreement"]["keypoints_within_0.5px"] <= 1
+    assert variants["graphed_fp16"] == {"skipped": "needs CUDA"}
+    out = capsys.readouterr().out
+    assert "fps@2" in out and "graphed_fp16" in out
+
+
+def test_engine_bench_keeps_to_its_budget(tmp_path):
+    path = tmp_path / "engine.json"
+    args = ["engine-bench", "--random-weights", "--frames", "2", "--sizes", "96x64,64x64"]
+    assert main([*args, "--budget-s", "1e-9", "--json", str(path)]) == 0
+    sizes = json.loads(path.read_text())["sizes"]
+    for size in ("96x64", "64x64"):
+        assert sizes[size]["host_slots"] == {"skipped": "over the 0 s budget"}

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from sobelnet_ros import FeatureExtractor
 from sobelnet_ros.inference.engine import CpuEngine, create_engine
 from sobelnet_ros.inference.types import ExtractorConfig, Features
 
@@ -32,8 +33,8 @@ class GatedExtractor:
             image.shape[::-1],
         )
 
-    def configure(self, **options) -> None:
-        self.config = self.config.with_options(**options)
+    configure = FeatureExtractor.configure  # the real option checks
+    checked_options = FeatureExtractor.checked_options
 
 
 def frame(value: int) -> np.ndarray:
@@ -146,6 +147,8 @@ def test_configure_checks_now_and_applies_between_frames():
     engine = CpuEngine(extractor)
     with pytest.raises(ValueError):
         engine.configure(nms_window=4)
+    with pytest.raises(ValueError, match="cannot change"):
+        engine.configure(half=True)  # not a run-time option: refused now, not at the next frame
     engine.configure(max_keypoints=7)
     engine.submit(frame(0))
     extractor.gate.release()
