@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 
 from ..inference import ExtractorConfig, FeatureExtractor
+from ..inference.types import HALF_DTYPES
 
 
 def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ExtractorConfig()
     group = parser.add_argument_group("extractor")
     group.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
-    group.add_argument("--half", action="store_true", help="fp16 networks on CUDA")
+    group.add_argument("--half", action="store_true", help="half-precision networks on CUDA")
+    group.add_argument(
+        "--half-dtype", choices=HALF_DTYPES, default=defaults.half_dtype, help="with --half"
+    )
+    group.add_argument("--channels-last", action="store_true", help="NHWC convolutions on CUDA")
     group.add_argument(
         "--cpu-bf16",
         choices=("auto", "on", "off"),
@@ -51,6 +56,8 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         coarse_share=args.coarse_share,
         device=args.device,
         half=args.half,
+        half_dtype=args.half_dtype,
+        channels_last=args.channels_last,
         cpu_bf16={"auto": None, "on": True, "off": False}[args.cpu_bf16],
     )
     return FeatureExtractor(

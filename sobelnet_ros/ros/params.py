@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..inference.extractor import RUNTIME_OPTIONS
-from ..inference.types import MAX_KEYPOINTS_LIMIT
+from ..inference.types import HALF_DTYPES, MAX_KEYPOINTS_LIMIT
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor
@@ -34,7 +34,9 @@ EXTRACTOR_OPTIONS = RUNTIME_OPTIONS
 
 SPECS: dict[str, Spec] = {
     "device": Spec("auto", "cpu, cuda, cuda:N or auto (CUDA when usable, else CPU)"),
-    "half": Spec(False, "fp16 networks on CUDA (ignored on the CPU)"),
+    "half": Spec(False, "half-precision networks on CUDA (ignored on the CPU)"),
+    "half_dtype": Spec("float16", "the half precision of 'half'", choices=HALF_DTYPES),
+    "channels_last": Spec(False, "NHWC convolutions on CUDA (always on the CPU)"),
     "max_keypoints": Spec(1024, "keypoints kept per image, best first", 1, MAX_KEYPOINTS_LIMIT,
                           runtime=True),
     "score_ratio": Spec(0.3, "scores below ratio x the image's maximum are dropped", 0.0,

@@ -14,6 +14,8 @@ def make_engine(params: dict[str, Any], device: str) -> tuple[FeatureExtractor, 
     extractor = FeatureExtractor(
         device=device,
         half=params["half"],
+        half_dtype=params["half_dtype"],
+        channels_last=params["channels_last"],
         max_keypoints=params["max_keypoints"],
         score_ratio=params["score_ratio"],
         nms_window=params["nms_window"],
