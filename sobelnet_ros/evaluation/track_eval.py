@@ -24,12 +24,12 @@ from ..tracking import CameraModel
 from .poses import fundamental_from_poses
 from .track_methods import OursTracking, TrackingMethod
 from .track_metrics import (
-    Steps,
     TrackLog,
     epipolar_errors,
     length_summary,
     pooled_fundamentals,
     share_within,
+    step_pairs,
     track_lengths,
     track_steps,
     tracked_per_frame,
@@ -101,8 +101,10 @@ def evaluate_tracking(
         for method in methods:
             bar.set_postfix_str(method.name)
             logs[method.name], times[method.name] = _run(method, sequence, bar)
-    steps = {name: _undistorted(track_steps(log), camera) for name, log in logs.items()}
-    reference = pooled_fundamentals(list(steps.values()), EPIPOLAR_BOUND_PX)
+    logs = {name: _undistorted_log(log, camera) for name, log in logs.items()}
+    steps = {name: track_steps(log) for name, log in logs.items()}
+    pairs = set().union(*(step_pairs(s) for s in steps.values()))
+    reference = pooled_fundamentals(list(logs.values()), pairs, EPIPOLAR_BOUND_PX)
     truth = _true_fundamentals(poses, camera) if poses is not None else None
     result: dict[str, Any] = {
         "sequence": sequence.name,
@@ -133,16 +135,15 @@ def _run(method: TrackingMethod, sequence: FrameSequence, bar: tqdm) -> tuple[Tr
     return log, {"total": total_ms, "split": split_ms}
 
 
-def _undistorted(steps: Steps, camera: CameraModel | None) -> Steps:
-    """Steps in undistorted pixels (where a straight epipolar line exists)."""
-    if camera is None or not camera.D.any() or len(steps) == 0:
-        return steps
-
-    def pixels(points: np.ndarray) -> np.ndarray:
+def _undistorted_log(log: TrackLog, camera: CameraModel | None) -> TrackLog:
+    """The log in undistorted pixels (where epipolar lines are straight)."""
+    if camera is None or not camera.D.any():
+        return log
+    out = TrackLog()
+    for ids, points in zip(log.ids, log.points, strict=True):
         normalised = camera.normalise(points)
-        return normalised @ camera.K[:2, :2].T + camera.K[:2, 2]
-
-    return Steps(steps.frame_a, steps.frame_b, pixels(steps.points_a), pixels(steps.points_b))
+        out.add(ids, normalised @ camera.K[:2, :2].T + camera.K[:2, 2])
+    return out
 
 
 def _true_fundamentals(poses: list[np.ndarray | None], camera: CameraModel):
@@ -154,7 +155,7 @@ def _true_fundamentals(poses: list[np.ndarray | None], camera: CameraModel):
     return fundamental
 
 
-def _figures(log: TrackLog, steps: Steps, times: dict, reference: dict, truth) -> dict[str, Any]:
+def _figures(log: TrackLog, steps, times: dict, reference: dict, truth) -> dict[str, Any]:
     lengths = track_lengths(log)
     tracked = tracked_per_frame(log)
     reference_errors = epipolar_errors(steps, lambda a, b: reference.get((a, b)))

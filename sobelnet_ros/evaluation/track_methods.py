@@ -45,7 +45,7 @@ class OursTracking:
         start = time.perf_counter()
         features = self.extractor.extract(gray)
         middle = time.perf_counter()
-        tracks = self.tracker.update(features)
+        tracks = self.tracker.update(features, image=gray)
         end = time.perf_counter()
         self.last_split_ms = ((middle - start) * 1e3, (end - middle) * 1e3)
         return tracks.ids, tracks.keypoints

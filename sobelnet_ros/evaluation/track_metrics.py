@@ -119,24 +119,22 @@ def share_within(errors: np.ndarray, bound_px: float = 1.0) -> float | None:
 
 
 def pooled_fundamentals(
-    all_steps: list[Steps], threshold_px: float = 1.0
+    logs: list[TrackLog], pairs: set[tuple[int, int]], threshold_px: float = 1.0
 ) -> dict[tuple[int, int], np.ndarray]:
-    """A reference ``F_atob`` per frame pair, estimated from every method's steps together.
+    """A reference ``F_atob`` per frame pair, estimated from every method's tracks together.
 
-    USAC MAGSAC++ with ``threshold_px``, then a least-squares refit to its
-    inliers. This is NOT ground truth: it is fitted to the tracks it judges;
-    use it only where no true poses exist, and say so.
+    The correspondences of a pair ``(a, b)`` are the positions, in frames a and
+    b, of every ID that a method showed in both (so a step over a gap is
+    judged with the points of all tracks that span the gap). USAC MAGSAC++
+    with ``threshold_px``, then a least-squares refit to its inliers. This is
+    NOT ground truth: it is fitted to the tracks it judges; use it only where
+    no true poses exist, and say so.
     """
-    frames_a = np.concatenate([s.frame_a for s in all_steps])
-    frames_b = np.concatenate([s.frame_b for s in all_steps])
-    points_a = np.concatenate([s.points_a for s in all_steps])
-    points_b = np.concatenate([s.points_b for s in all_steps])
     out = {}
-    for a, b in sorted({(int(a), int(b)) for a, b in zip(frames_a, frames_b, strict=True)}):
-        chosen = (frames_a == a) & (frames_b == b)
-        if chosen.sum() < 15:
+    for a, b in sorted(pairs):
+        p0, p1 = _common_points(logs, a, b)
+        if len(p0) < 15:
             continue
-        p0, p1 = points_a[chosen], points_b[chosen]
         F, mask = cv2.findFundamentalMat(p0, p1, cv2.USAC_MAGSAC, threshold_px, 0.9999)
         if F is None or F.shape != (3, 3):
             continue
@@ -144,3 +142,17 @@ def pooled_fundamentals(
         refined, _ = cv2.findFundamentalMat(p0[inliers], p1[inliers], cv2.FM_8POINT)
         out[(a, b)] = refined if refined is not None and refined.shape == (3, 3) else F
     return out
+
+
+def _common_points(logs: list[TrackLog], a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    first, second = [], []
+    for log in logs:
+        _, in_a, in_b = np.intersect1d(log.ids[a], log.ids[b], return_indices=True)
+        first.append(log.points[a][in_a])
+        second.append(log.points[b][in_b])
+    return np.concatenate(first), np.concatenate(second)
+
+
+def step_pairs(steps: Steps) -> set[tuple[int, int]]:
+    """The frame pairs ``(a, b)`` the steps join."""
+    return {(int(a), int(b)) for a, b in zip(steps.frame_a, steps.frame_b, strict=True)}

@@ -20,11 +20,15 @@ def gated_matches(
     top_k: int,
     max_distance: float,
     ratio: float | None,
+    second: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-to-one matches ``(rows, cols)`` of tracks to detections.
 
     Args:
         similarity: ``(T, N)`` cosine similarity of unit-norm descriptors.
+        second: optional ``(templates (T, D), descriptors (N, D))``: a second
+            descriptor per track; a candidate's similarity is the larger of
+            the two (computed for the ``top_k`` candidates only).
         keypoints: ``(N, 2)`` detections, px.
         predicted: ``(T, 2)`` where each track is expected, or None for no gate.
         radius: ``(T,)`` px, the gate around ``predicted``.
@@ -41,14 +45,18 @@ def gated_matches(
     if tracks == 0 or count == 0:
         return empty, empty
     values, indices = torch.topk(similarity, min(top_k, count), dim=1)
+    if second is not None:
+        templates, descriptors = second
+        again = torch.einsum("td,tkd->tk", templates, descriptors[indices])
+        values = torch.maximum(values, again)
     values, indices = values.float().cpu().numpy(), indices.cpu().numpy()
     if predicted is not None:
         offsets = keypoints[indices] - predicted[:, None, :]
         outside = np.einsum("tkc,tkc->tk", offsets, offsets) > (radius**2)[:, None]
         values = np.where(outside, -np.inf, values)
-        order = np.argsort(-values, axis=1, kind="stable")
-        values = np.take_along_axis(values, order, axis=1)
-        indices = np.take_along_axis(indices, order, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    values = np.take_along_axis(values, order, axis=1)
+    indices = np.take_along_axis(indices, order, axis=1)
     best, cols = values[:, 0], indices[:, 0]
     keep = best >= 1.0 - 0.5 * max_distance**2
     if ratio is not None and values.shape[1] > 1:

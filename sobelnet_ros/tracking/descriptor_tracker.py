@@ -26,8 +26,10 @@ import numpy as np
 import torch
 
 from ..inference.types import Features
+from .bridge import follow_patches
 from .camera import CameraModel
 from .candidates import gated_matches, one_to_one
+from .refine import gray_uint8, refine_steps
 from .spatial import pairs_within
 from .spread import spread_new
 from .store import TrackStore
@@ -72,45 +74,88 @@ class DescriptorTracker:
         self._next_id = 0
         self._frame = 0
         self._motion: np.ndarray | None = None  # 2x3 image motion of the last frame
+        self._gray: np.ndarray | None = None  # the last frame, for refinement and bridging
+        self._images: tuple[np.ndarray, np.ndarray] | None = None  # last and this frame
 
     def set_camera(self, camera: CameraModel | None) -> None:
         """Use ``camera`` for normalised coordinates from the next frame on (None: none)."""
         self.camera = camera
 
-    def update(self, features: Features, stamp: float | None = None) -> Tracks:
+    def update(
+        self, features: Features, stamp: float | None = None, image: np.ndarray | None = None
+    ) -> Tracks:
         """Continue the tracks with one frame's ``features``; the tracks it shows.
 
         Args:
             features: the frame's features (keypoints in px, unit-norm descriptors).
             stamp: the frame's time in seconds; velocities are per frame without it.
+            image: the frame itself (as given to the extractor); with it, steps
+                of continued tracks are refined to sub-pixel accuracy (``refine_window_px``).
         """
         time_now = float(self._frame if stamp is None else stamp)
-        keypoints = np.asarray(features.keypoints, np.float64).reshape(-1, 2)
+        keypoints = np.array(features.keypoints, np.float64).reshape(-1, 2)
+        gray = None
+        if image is not None and self.config.refine_window_px > 0:
+            gray = gray_uint8(image)
+        previous, self._gray = self._gray, gray
+        self._images = None
+        if previous is not None and gray is not None and previous.shape == gray.shape:
+            self._images = (previous, gray)
         descriptors = torch.as_tensor(features.descriptors, device=self.device).float()
         store = self._store_for(descriptors.shape[1])
         active_before = int((store.lost == 0).sum())
         rows, cols = self._match(store, keypoints, descriptors)
-        previous = store.positions[rows].copy()
-        elapsed = time_now - store.stamps[rows]
+        followed, followed_at = self._bridge(store, rows)
+        seen_rows = np.concatenate([rows, followed])
+        previous = store.positions[seen_rows].copy()
+        elapsed = time_now - store.stamps[seen_rows]
         revived = int((store.lost[rows] > 0).sum())
+        shown = (
+            np.concatenate([keypoints[cols], followed_at]),
+            np.concatenate(
+                [
+                    np.asarray(features.scores, np.float32)[cols],
+                    np.zeros(len(followed), np.float32),
+                ]
+            ),
+            np.concatenate(
+                [
+                    np.asarray(features.descriptors, np.float32)[cols],
+                    store.last[torch.as_tensor(followed, device=self.device)].cpu().numpy(),
+                ]
+            ),
+        )
         store.update(rows, keypoints[cols], descriptors[cols], time_now)
-        new = self._start_tracks(store, features, keypoints, descriptors, cols, time_now)
+        store.follow(followed, followed_at, time_now)
+        new = self._start_tracks(store, features, keypoints, descriptors, cols, shown[0], time_now)
         seen = np.zeros(len(store), dtype=bool)
-        seen[rows] = True
+        seen[seen_rows] = True
         seen[len(store) - len(new) :] = True
         self._predict(store, seen)
-        tracked_ids, tracked_ages = store.ids[rows], store.ages[rows]
+        ids = np.concatenate([store.ids[seen_rows], store.ids[len(store) - len(new) :]])
+        ages = np.concatenate([store.ages[seen_rows], np.ones(len(new), np.int64)])
         store.end_frame(seen, self.config.memory_frames)
         self._frame += 1
-        continued = len(rows) - revived
+        continued = len(seen_rows) - revived
+        shown = tuple(
+            np.concatenate([part, extra])
+            for part, extra in zip(
+                shown,
+                (
+                    keypoints[new],
+                    np.asarray(features.scores, np.float32)[new],
+                    np.asarray(features.descriptors, np.float32)[new],
+                ),
+                strict=True,
+            )
+        )
         return self._tracks(
-            features,
-            np.concatenate([cols, new]),
-            np.concatenate([tracked_ids, store.ids[len(store) - len(new) :]]),
-            np.concatenate([tracked_ages, np.ones(len(new), np.int64)]),
+            *shown,
+            ids,
+            ages,
             previous,
             elapsed,
-            counts=(len(new), len(rows), active_before - continued, revived),
+            counts=(len(new), len(seen_rows), active_before - continued, revived, len(followed)),
             stamp=stamp,
         )
 
@@ -125,7 +170,8 @@ class DescriptorTracker:
         if len(store) == 0 or len(keypoints) == 0:
             self._motion = None
             return empty, empty
-        similarity = self._similarity(store, descriptors)
+        similarity = store.last @ descriptors.T
+        self._descriptors = descriptors
         prior = self._motion is not None
         rows, cols = gated_matches(
             similarity,
@@ -135,16 +181,41 @@ class DescriptorTracker:
             c.top_k,
             c.max_distance,
             c.ratio,
+            (store.first, descriptors) if c.history else None,
         )
-        rows, cols = self._verify(store, keypoints, rows, cols)
-        return self._guided(store, keypoints, similarity, rows, cols)
+        agree = self._refine(store, keypoints, rows, cols)
+        rows, cols = self._verify(store, keypoints, rows[agree], cols[agree])
+        count = len(rows)
+        rows, cols = self._guided(store, keypoints, similarity, rows, cols)
+        agree = np.ones(len(rows), dtype=bool)
+        agree[count:] = self._refine(store, keypoints, rows[count:], cols[count:])
+        return rows[agree], cols[agree]
 
-    def _similarity(self, store: TrackStore, descriptors: torch.Tensor) -> torch.Tensor:
-        """Cosine similarity ``(T, N)`` of each track's nearer template to each detection."""
-        similarity = store.last @ descriptors.T
-        if self.config.history:
-            torch.maximum(similarity, store.first @ descriptors.T, out=similarity)
-        return similarity
+    def _refine(
+        self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray:
+        """Move the detections that continue a track from the last frame to where
+        Lucas-Kanade puts the track's last position (in place).
+
+        Returns which matches to keep: with ``refine_reject``, a match whose
+        patch does not follow it (Lucas-Kanade fails or lands more than
+        ``refine_max_px`` away) is dropped as a likely wrong match.
+        """
+        agree = np.ones(len(rows), dtype=bool)
+        if self._images is None or len(rows) == 0:
+            return agree
+        continued = np.flatnonzero(store.lost[rows] == 0)
+        c = self.config
+        keypoints[cols[continued]], followed = refine_steps(
+            *self._images,
+            store.positions[rows[continued]],
+            keypoints[cols[continued]],
+            c.refine_window_px,
+            c.refine_max_px,
+        )
+        if c.refine_reject:
+            agree[continued] = followed
+        return agree
 
     def _verify(
         self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
@@ -239,7 +310,11 @@ class DescriptorTracker:
         )
         near_rows, near_cols = near_rows[on_line], near_cols[on_line]
         index = torch.as_tensor(free_rows[near_rows], device=self.device)
-        values = similarity[index, torch.as_tensor(free_cols[near_cols], device=self.device)]
+        columns = torch.as_tensor(free_cols[near_cols], device=self.device)
+        values = similarity[index, columns]
+        if c.history:
+            again = (store.first[index] * self._descriptors[columns]).sum(dim=1)
+            values = torch.maximum(values, again)
         values = values.float().cpu().numpy()
         similar = values >= 1.0 - 0.5 * c.guided_max_distance**2
         chosen = one_to_one(near_rows[similar], near_cols[similar], values[similar])
@@ -247,6 +322,22 @@ class DescriptorTracker:
         rows = np.concatenate([rows, free_rows[pairs[:, 0]]])
         cols = np.concatenate([cols, free_cols[pairs[:, 1]]])
         return rows, cols
+
+    def _bridge(self, store: TrackStore, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Live tracks no detection continued, followed by their patch (``bridge.py``)."""
+        c = self.config
+        empty = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+        if c.bridge_frames == 0 or self._images is None or self._fundamental is None:
+            return empty
+        previous, current = self._images
+        free = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
+        free = free[store.bridged[free] < c.bridge_frames]
+        before = store.positions[free]
+        start = before if self._motion is None else apply_motion(self._motion, before)
+        at, found = follow_patches(previous, current, before, start, c.refine_window_px)
+        with np.errstate(invalid="ignore"):
+            found &= epipolar_distances(self._fundamental, before, at) <= c.epipolar_px
+        return free[found], at[found]
 
     # Book-keeping
 
@@ -267,6 +358,7 @@ class DescriptorTracker:
         keypoints: np.ndarray,
         descriptors: torch.Tensor,
         taken: np.ndarray,
+        occupied: np.ndarray,
         time_now: float,
     ) -> np.ndarray:
         free = np.setdiff1d(np.arange(len(keypoints)), taken)
@@ -274,10 +366,10 @@ class DescriptorTracker:
             keypoints,
             np.asarray(features.scores),
             free,
-            keypoints[taken],
+            occupied,
             tuple(features.image_size),
             self.config.min_distance_px,
-            self.max_tracks - len(taken),
+            self.max_tracks - len(occupied),
         )
         ids = np.arange(self._next_id, self._next_id + len(new), dtype=np.int64)
         self._next_id += len(new)
@@ -291,39 +383,39 @@ class DescriptorTracker:
 
     def _tracks(
         self,
-        features: Features,
-        columns: np.ndarray,
+        points: np.ndarray,
+        scores: np.ndarray,
+        descriptors: np.ndarray,
         ids: np.ndarray,
         ages: np.ndarray,
         previous: np.ndarray,
         elapsed: np.ndarray,
-        counts: tuple[int, int, int, int],
+        counts: tuple[int, int, int, int, int],
         stamp: float | None,
     ) -> Tracks:
-        columns = columns.astype(np.int64)
-        keypoints = np.asarray(features.keypoints, np.float32)[columns]
-        count_new = counts[0]
+        """The frame's tracks; the first ``len(previous)`` continue a track."""
+        keypoints = points.astype(np.float32)
+        continued = len(previous)
         rate = np.maximum(elapsed, 1e-9)[:, None]
-        velocities = np.zeros((len(columns), 2))
-        velocities[: len(previous)] = (keypoints[: len(previous)] - previous) / rate
+        velocities = np.zeros((len(keypoints), 2))
+        velocities[:continued] = (keypoints[:continued] - previous) / rate
         tracks = Tracks(
             ids=ids.astype(np.int64),
             keypoints=keypoints,
             ages=ages.astype(np.int64),
-            scores=np.asarray(features.scores, np.float32)[columns],
-            descriptors=np.asarray(features.descriptors, np.float32)[columns],
+            scores=scores.astype(np.float32),
+            descriptors=descriptors.astype(np.float32),
             velocities=velocities.astype(np.float32),
-            new=count_new,
+            new=counts[0],
             tracked=counts[1],
             lost=counts[2],
             revived=counts[3],
+            bridged=counts[4],
             stamp=stamp,
         )
         if self.camera is not None:
             normalised = self.camera.normalise(keypoints)
             moved = np.zeros_like(normalised)
-            moved[: len(previous)] = (
-                normalised[: len(previous)] - self.camera.normalise(previous)
-            ) / rate
+            moved[:continued] = (normalised[:continued] - self.camera.normalise(previous)) / rate
             tracks.normalised, tracks.normalised_velocities = normalised, moved
         return tracks

@@ -70,7 +70,7 @@ class FeatureTracker:
             image: as for ``FeatureExtractor.extract``.
             stamp: the frame's time in seconds (velocities per second), or None.
         """
-        return self.tracker.update(self.extractor.extract(image), stamp)
+        return self.tracker.update(self.extractor.extract(image), stamp, image)
 
     def reset(self) -> None:
         """Forget every track; the next frame starts new IDs from 0."""

@@ -25,6 +25,7 @@ class TrackStore:
     history: np.ndarray  # (T, L, 2) float64, NaN where unseen
     ages: np.ndarray  # (T,) int64, frames seen
     lost: np.ndarray  # (T,) int64, frames since last seen
+    bridged: np.ndarray  # (T,) int64, frames in a row followed without a detection
     stamps: np.ndarray  # (T,) float64, time (or frame index) when last seen
     last: torch.Tensor  # (T, D) descriptor when last seen
     first: torch.Tensor  # (T, D) descriptor when first seen
@@ -38,6 +39,7 @@ class TrackStore:
             history=np.zeros((0, length, 2)),
             ages=np.zeros(0, np.int64),
             lost=np.zeros(0, np.int64),
+            bridged=np.zeros(0, np.int64),
             stamps=np.zeros(0),
             last=torch.zeros((0, dim), device=device),
             first=torch.zeros((0, dim), device=device),
@@ -61,8 +63,17 @@ class TrackStore:
         self.positions[rows] = keypoints
         self.ages[rows] += 1
         self.lost[rows] = 0
+        self.bridged[rows] = 0
         self.stamps[rows] = stamp
         self.last[torch.as_tensor(rows, device=self.last.device)] = descriptors
+
+    def follow(self, rows: np.ndarray, positions: np.ndarray, stamp: float) -> None:
+        """Tracks ``rows`` were followed to ``positions`` without a detection."""
+        self.positions[rows] = positions
+        self.ages[rows] += 1
+        self.lost[rows] = 0
+        self.bridged[rows] += 1
+        self.stamps[rows] = stamp
 
     def append(
         self,
@@ -80,6 +91,7 @@ class TrackStore:
         self.history = np.concatenate([self.history, fresh])
         self.ages = np.concatenate([self.ages, np.ones(count, np.int64)])
         self.lost = np.concatenate([self.lost, np.zeros(count, np.int64)])
+        self.bridged = np.concatenate([self.bridged, np.zeros(count, np.int64)])
         self.stamps = np.concatenate([self.stamps, np.full(count, stamp)])
         self.last = torch.cat([self.last, descriptors])
         self.first = torch.cat([self.first, descriptors])
@@ -102,7 +114,8 @@ class TrackStore:
         """Keep the rows where ``keep`` is true."""
         if keep.all():
             return
-        for name in ("ids", "positions", "predicted", "history", "ages", "lost", "stamps"):
+        names = ("ids", "positions", "predicted", "history", "ages", "lost", "bridged", "stamps")
+        for name in names:
             setattr(self, name, getattr(self, name)[keep])
         index = torch.as_tensor(np.flatnonzero(keep), device=self.last.device)
         self.last, self.first = self.last[index], self.first[index]

@@ -21,10 +21,14 @@ class TrackerConfig:
     gate_growth_px: float = 10.0  # px added to the radius per frame a track was lost
     guided_px: float = 4.0  # px, radius of the second, guided pass; 0: no second pass
     guided_max_distance: float = 1.2  # descriptor distance allowed in the guided pass
-    epipolar_px: float = 1.0  # px, RANSAC threshold of the fundamental-matrix check
+    epipolar_px: float = 0.8  # px, largest distance of a step from its epipolar line
     verify_method: str = "ransac"  # "ransac" or "magsac" (OpenCV USAC MAGSAC++, slower)
     min_verify: int = 15  # matches needed to estimate a fundamental matrix
-    min_distance_px: float = 8.0  # px, spacing of new tracks from each other and old ones
+    refine_window_px: int = 17  # px, Lucas-Kanade window refining steps (images given); 0: off
+    refine_max_px: float = 1.5  # px, farthest a refinement may move a detection
+    refine_reject: bool = True  # drop a match whose refinement fails or goes farther
+    bridge_frames: int = 3  # frames in a row a track may be followed without a detection
+    min_distance_px: float = 10.0  # px, spacing of new tracks from each other and old ones
     history: bool = True  # match against each track's first descriptor as well as its last
 
     def __post_init__(self) -> None:
@@ -53,16 +57,24 @@ def check_config(config: TrackerConfig) -> None:
         raise ValueError(f"memory_frames must be an int in [0, 30], got {config.memory_frames!r}")
     if not isinstance(config.top_k, int) or not 1 <= config.top_k <= 64:
         raise ValueError(f"top_k must be an int in [1, 64], got {config.top_k!r}")
-    for name in ("gate_px", "epipolar_px"):
+    for name in ("gate_px", "epipolar_px", "refine_max_px"):
         if not getattr(config, name) > 0.0:
             raise ValueError(f"{name} must be positive, got {getattr(config, name)!r}")
     for name in ("gate_growth_px", "guided_px", "min_distance_px"):
         if not getattr(config, name) >= 0.0:
             raise ValueError(f"{name} must not be negative, got {getattr(config, name)!r}")
+    if not isinstance(config.refine_window_px, int) or not (
+        config.refine_window_px == 0 or 3 <= config.refine_window_px <= 31
+    ):
+        raise ValueError(
+            f"refine_window_px must be 0 or an int in [3, 31], got {config.refine_window_px!r}"
+        )
     if config.verify_method not in ("ransac", "magsac"):
         raise ValueError(
             f"verify_method must be 'ransac' or 'magsac', got {config.verify_method!r}"
         )
+    if not isinstance(config.bridge_frames, int) or not 0 <= config.bridge_frames <= 10:
+        raise ValueError(f"bridge_frames must be an int in [0, 10], got {config.bridge_frames!r}")
     if not isinstance(config.min_verify, int) or config.min_verify < 8:
         raise ValueError(f"min_verify must be an int >= 8, got {config.min_verify!r}")
 
@@ -82,8 +94,10 @@ class Tracks:
         normalised: ``(N, 2)`` float64 undistorted normalised x, y, or None
             without a camera model.
         normalised_velocities: ``(N, 2)`` float64, the same per second, or None.
-        new, tracked, lost, revived: how many IDs are new this frame, were
-            continued, were not found this frame, and came back from the memory.
+        new, tracked, lost, revived, bridged: how many IDs are new this frame,
+            were continued, were not found this frame, came back from the
+            memory, and were followed by their patch without a detection
+            (their score is 0 and their descriptor the last one detected).
         stamp: the frame's time in seconds, or None.
     """
 
@@ -99,6 +113,7 @@ class Tracks:
     tracked: int = 0
     lost: int = 0
     revived: int = 0
+    bridged: int = 0
     stamp: float | None = None
 
     def __len__(self) -> int:

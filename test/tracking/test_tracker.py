@@ -221,3 +221,65 @@ def test_feature_tracker_follows_a_moving_photo():
     assert (ages == 5).mean() >= 0.9 and ages.min() >= 3  # some were missed in one frame
     tracker.reset()
     assert tracker.track(_translated_photo(1, 0.0)[0]).ids.min() == 0
+
+
+@pytest.fixture(scope="module")
+def photo_features():
+    from sobelnet_ros import FeatureExtractor
+
+    extractor = FeatureExtractor(max_keypoints=256)
+    images = _translated_photo(5, 3.3)
+    return images, [extractor.extract(image) for image in images]
+
+
+def _steps(history) -> np.ndarray:
+    """Per-frame displacement of every ID seen in two consecutive frames."""
+    out = []
+    for before, after in itertools.pairwise(history):
+        where = dict(zip(before.ids.tolist(), before.keypoints, strict=True))
+        out += [
+            p - where[i]
+            for i, p in zip(after.ids.tolist(), after.keypoints, strict=True)
+            if i in where
+        ]
+    return np.array(out)
+
+
+def test_refinement_measures_steps_below_the_detector_noise(photo_features):
+    images, features = photo_features
+    errors = {}
+    for window in (0, 17):
+        tracker = DescriptorTracker(refine_window_px=window, bridge_frames=0)
+        history = [tracker.update(f, image=i) for f, i in zip(features, images, strict=True)]
+        errors[window] = np.abs(_steps(history) - [3.3, 0.0]).max(axis=1)
+    assert np.median(errors[17]) < 0.05
+    assert np.median(errors[17]) < 0.5 * np.median(errors[0])
+
+
+def test_bridging_follows_points_the_detector_missed(photo_features):
+    images, features = photo_features
+    tracker = DescriptorTracker()
+    history = [tracker.update(f, image=i) for f, i in zip(features[:3], images[:3], strict=True)]
+    missed = features[3]
+    keep = np.arange(len(missed)) % 2 == 0  # the detector misses every other point
+    thinned = Features(
+        missed.keypoints[keep], missed.scores[keep], missed.descriptors[keep], missed.image_size
+    )
+    tracks = tracker.update(thinned, image=images[3])
+    assert tracks.bridged > 20
+    followed = tracks.scores == 0
+    assert followed.sum() == tracks.bridged
+    where = dict(zip(history[-1].ids.tolist(), history[-1].keypoints, strict=True))
+    moved = np.array(
+        [
+            p - where[i]
+            for i, p in zip(tracks.ids[followed], tracks.keypoints[followed], strict=True)
+        ]
+    )
+    assert (np.abs(moved - [3.3, 0.0]).max(axis=1) < 0.2).all()
+    again = tracker.update(features[4], image=images[4])  # detected again: same IDs
+    assert np.isin(tracks.ids[followed], again.ids).mean() > 0.8
+    unbridged = DescriptorTracker(bridge_frames=0)
+    for f, i in zip(features[:3], images[:3], strict=True):
+        unbridged.update(f, image=i)
+    assert unbridged.update(thinned, image=images[3]).bridged == 0
