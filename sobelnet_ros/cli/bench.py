@@ -7,6 +7,7 @@ ratios hold even on a machine whose speed drifts.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -85,6 +86,11 @@ def _time_size(
         "orb": lambda i: orb.detectAndCompute(grays[i], None),
         "sift": lambda i: sift.detectAndCompute(grays[i], None),
     }
+    if extractor.config.min_gradient > 0 or extractor.config.min_corner_ratio > 0:
+        # The same networks without the corner test, to show what it costs.
+        plain = copy.copy(extractor)
+        plain.config = extractor.config.with_options(min_gradient=0.0, min_corner_ratio=0.0)
+        jobs["ours_no_corner_test"] = lambda i: plain.extract(images[i])
     times: dict[str, list[float]] = {name: [] for name in [*_STAGES, *jobs]}
     for run_index in range(warmup + runs):
         i = run_index % len(images)
@@ -110,7 +116,7 @@ def _time_stages(extractor: FeatureExtractor, image: np.ndarray) -> dict[str, fl
         )
         out["sobelnet"], scores = _timed_value(lambda: extractor.detect(tensor), device)
         out["nms_topk"], (kpts, values, count) = _timed_value(
-            lambda: extractor.select(scores, budget), device
+            lambda: extractor.select(scores, tensor, budget), device
         )
         out["desnet"], dense = _timed_value(lambda: extractor.describe(tensor), device)
         out["sampling"], desc = _timed_value(lambda: extractor.sample(dense, kpts), device)

@@ -39,6 +39,20 @@ def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.coarse_share,
         help="share of --max-keypoints taken from the octaves (default: %(default)s)",
     )
+    group.add_argument(
+        "--min-gradient",
+        type=float,
+        default=defaults.min_gradient,
+        help="RMS gradient (grey levels/px) a keypoint's window needs; 0: off "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--min-corner-ratio",
+        type=float,
+        default=defaults.min_corner_ratio,
+        help="l2/l1 of the structure tensor a keypoint needs (edges are near 0); 0: off "
+        "(default: %(default)s)",
+    )
     group.add_argument("--sobelnet-weights", help=".safetensors file (default: shipped weights)")
     group.add_argument("--desnet-weights", help=".safetensors file (default: shipped weights)")
     group.add_argument(
@@ -54,6 +68,8 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         border=args.border,
         pyramid_levels=args.pyramid_levels,
         coarse_share=args.coarse_share,
+        min_gradient=args.min_gradient,
+        min_corner_ratio=args.min_corner_ratio,
         device=args.device,
         half=args.half,
         half_dtype=args.half_dtype,

@@ -13,6 +13,7 @@ import torch
 from ..models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weights
 from ..models.weights import config_from_file
 from ..paths import DESNET_FILE, SOBELNET_FILE, default_weight_path
+from .cornerness import corner_mask
 from .cpu_tuning import cpu_has_native_bf16, keep_large_allocations
 from .device import resolve_device
 from .image_input import gray_scale_factor, to_gray, validate_image
@@ -30,6 +31,8 @@ RUNTIME_OPTIONS = (
     "subpixel",
     "pyramid_levels",
     "coarse_share",
+    "min_gradient",
+    "min_corner_ratio",
 )
 
 
@@ -119,18 +122,25 @@ class FeatureExtractor:
         return self.sobelnet(image)
 
     def select(
-        self, scores: torch.Tensor, max_keypoints: int | None = None
+        self, scores: torch.Tensor, image: torch.Tensor, max_keypoints: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Threshold, border, NMS and top-k: keypoints ``(B, K, 2)``, scores, count.
+        """Threshold, border, NMS, corner test and top-k: keypoints ``(B, K, 2)``, scores, count.
 
-        ``max_keypoints`` (K) defaults to the config's.
+        ``image`` is the ``(B, 1, H, W)`` gray image ``scores`` came from: the
+        corner test (``min_gradient``, ``min_corner_ratio``) reads its
+        structure tensor (see ``cornerness``). ``max_keypoints`` (K) defaults to
+        the config's.
         """
         c = self.config
+        k = max_keypoints or c.max_keypoints
         scores = scores.float().contiguous()
         kept = max_pool_nms(
             zero_border(suppress_weak(scores, c.score_ratio), c.border), c.nms_window
         )
-        keypoints, values, count = top_k(kept, max_keypoints or c.max_keypoints)
+        if c.min_gradient > 0 or c.min_corner_ratio > 0:
+            # After NMS, so that no new peak appears where a stronger neighbour is masked.
+            kept = kept * corner_mask(image, c.min_gradient, c.min_corner_ratio)
+        keypoints, values, count = top_k(kept, k)
         if c.subpixel:
             keypoints = refine_subpixel(scores, keypoints)
         return keypoints, values, count
@@ -155,7 +165,7 @@ class FeatureExtractor:
 
     def extract_level(self, level: torch.Tensor, max_keypoints: int) -> BatchFeatures:
         """Features of one pyramid level, keypoints in that level's pixels."""
-        keypoints, scores, count = self.select(self.detect(level), max_keypoints)
+        keypoints, scores, count = self.select(self.detect(level), level, max_keypoints)
         descriptors = self.sample(self.describe(level), keypoints)
         return BatchFeatures(keypoints, scores, descriptors, count)
 

@@ -53,7 +53,7 @@ def run_step(
     ((image, budget),) = levels
     scores = extractor.detect(image)
     note("sobelnet")
-    keypoints, values, count = extractor.select(scores, budget)
+    keypoints, values, count = extractor.select(scores, image, budget)
     note("nms_topk")
     dense = extractor.describe(image)
     note("desnet")
@@ -80,7 +80,9 @@ def _run_forked(
     side.wait_stream(main)
     with torch.cuda.stream(side):
         dense = [extractor.describe(level) for level, _ in levels]
-    selected = [extractor.select(extractor.detect(level), budget) for level, budget in levels]
+    selected = [
+        extractor.select(extractor.detect(level), level, budget) for level, budget in levels
+    ]
     main.wait_stream(side)
     if not torch.cuda.is_current_stream_capturing():
         for block in dense:  # eager: side's blocks must not be reused before main reads them

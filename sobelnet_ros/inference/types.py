@@ -23,6 +23,8 @@ class ExtractorConfig:
     subpixel: bool = True  # quadratic fit of the 3x3 window around each peak [ours]
     pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]
     coarse_share: float = 0.25  # share of max_keypoints given to the octaves [ours]
+    min_gradient: float = 1.0  # grey levels/px, RMS gradient a keypoint needs; 0: off [ours]
+    min_corner_ratio: float = 0.1  # l2/l1 of the structure tensor it needs; 0: off [ours]
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
     half: bool = False  # half-precision networks on CUDA (ignored on the CPU)
     half_dtype: str = "float16"  # the half precision on CUDA: "float16" or "bfloat16"
@@ -66,6 +68,10 @@ def check_options(config: ExtractorConfig) -> None:
         raise ValueError(f"pyramid_levels must be an int in [1, 4], got {config.pyramid_levels!r}")
     if config.half_dtype not in HALF_DTYPES:
         raise ValueError(f"half_dtype must be one of {HALF_DTYPES}, got {config.half_dtype!r}")
+    if not 0.0 <= float(config.min_gradient) <= 255.0:
+        raise ValueError(f"min_gradient must be in [0, 255], got {config.min_gradient!r}")
+    if not 0.0 <= float(config.min_corner_ratio) <= 1.0:
+        raise ValueError(f"min_corner_ratio must be in [0, 1], got {config.min_corner_ratio!r}")
     if not 0.0 <= float(config.coarse_share) <= 0.9:
         raise ValueError(f"coarse_share must be in [0, 0.9], got {config.coarse_share!r}")
 

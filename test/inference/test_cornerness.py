@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import torch
+
+from sobelnet_ros import FeatureExtractor
+from sobelnet_ros.evaluation.cornerness import edge_like_share, eigen_ratio
+from sobelnet_ros.inference.cornerness import (
+    _mask_opencv,
+    _mask_torch,
+    _structure_opencv,
+    _structure_torch,
+    corner_mask,
+)
+
+
+def _square(size: int = 64, lo: int = 20, hi: int = 44) -> np.ndarray:
+    image = np.full((size, size), 40, np.uint8)
+    image[lo:hi, lo:hi] = 200
+    return image
+
+
+def _as_tensor(gray: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(gray).float().div(255).view(1, 1, *gray.shape)
+
+
+def test_opencv_and_torch_tensors_agree(textured_image):
+    # The CPU path (OpenCV) and the device path (torch) compute the same tensor.
+    gray = np.ascontiguousarray(textured_image[..., 0])
+    image = _as_tensor(gray)
+    reference = _structure_torch(image)[0]
+    opencv = torch.from_numpy(np.stack(_structure_opencv(image[0, 0].numpy())))
+    assert opencv.shape == reference.shape == (3, 60, 80)
+    torch.testing.assert_close(opencv, reference, rtol=1e-4, atol=1e-3)
+    for ratio, floor in [(0.1, 1.0), (0.3, 0.0), (0.0, 5.0)]:
+        torch.testing.assert_close(
+            _mask_opencv(image, floor, ratio), _mask_torch(image, floor, ratio)
+        )
+
+
+def test_the_tensor_matches_the_evaluation_measure_on_a_square():
+    # Half resolution (window 2 input px) against the evaluation's full-resolution
+    # OpenCV measure (window sigma 2): both call the same places corners and edges.
+    gray = _square(96, 32, 64)
+    mask = corner_mask(_as_tensor(gray), 1.0, 0.1)[0, 0].numpy()
+    corner, edge, inside, outside = (32, 32), (48, 32), (48, 48), (8, 8)  # x, y
+    ratios = eigen_ratio(gray, np.array([corner, edge, inside, outside], np.float32))
+    assert ratios[0] > 0.1 and ratios[1] < 0.1 and ratios[2] == 0 and ratios[3] == 0
+    assert [mask[y, x] for x, y in (corner, edge, inside, outside)] == [1, 0, 0, 0]
+    # A zero threshold switches its test off.
+    edges_too = corner_mask(_as_tensor(gray), 1.0, 0.0)[0, 0].numpy()
+    flat_too = corner_mask(_as_tensor(gray), 0.0, 0.1)[0, 0].numpy()
+    assert [edges_too[y, x] for x, y in (corner, edge, inside, outside)] == [1, 1, 0, 0]
+    assert [flat_too[y, x] for x, y in (corner, edge, inside, outside)] == [1, 0, 1, 1]
+
+
+def test_gradient_floor_is_in_grey_levels_per_pixel():
+    # A ramp of 3 grey levels per pixel has an RMS gradient of 3 (and no corner).
+    ramp = np.tile(np.arange(64, dtype=np.float32) * 3, (64, 1))
+    image = torch.from_numpy(ramp / 255).view(1, 1, 64, 64)
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
+    assert corner_mask(image, 2.9, 0.0)[inner].min() == 1
+    assert corner_mask(image, 3.1, 0.0)[inner].max() == 0
+
+
+def test_masked_peaks_are_not_replaced_by_their_neighbours():
+    # The mask applies after NMS: a masked peak's weaker neighbour, which
+    # passes the test itself, does not become a peak in its place.
+    image = torch.full((1, 1, 32, 32), 0.5)
+    image[..., 16:] = torch.rand(1, 1, 32, 16, generator=torch.Generator().manual_seed(0))
+    mask = corner_mask(image, 1.0, 0.1)[0, 0]
+    assert mask[16, 6] == 0 and mask[16, 10] == 1  # flat there, noise in its window here
+    scores = torch.zeros(1, 1, 32, 32)
+    scores[0, 0, 16, 6] = 0.9
+    scores[0, 0, 16, 10] = 0.5  # inside the 0.9's NMS window
+    extractor = FeatureExtractor(random_weights=True, nms_window=9, border=0, subpixel=False)
+    assert int(extractor.select(scores, image)[2][0]) == 0
+
+
+BLANK_FRAMES = {
+    "black": np.zeros((480, 640), np.uint8),
+    "white": np.full((480, 640), 255, np.uint8),
+    "grey": np.full((480, 640), 128, np.uint8),
+    "grey and noise of 1 grey level": np.clip(
+        128 + np.random.default_rng(0).normal(0, 1, (480, 640)), 0, 255
+    ).astype(np.uint8),
+}
+
+
+@pytest.fixture(scope="module")
+def shipped_extractor():
+    return FeatureExtractor()
+
+
+@pytest.mark.parametrize("name", BLANK_FRAMES)
+def test_blank_frames_give_no_keypoints(shipped_extractor, random_extractor, name):
+    assert len(shipped_extractor.extract(BLANK_FRAMES[name])) == 0
+    assert len(random_extractor.extract(BLANK_FRAMES[name])) == 0
+
+
+def test_without_the_floor_a_blank_frame_fills_the_budget():
+    # What the floor is for: the score map of a flat frame is a constant plateau.
+    extractor = FeatureExtractor(min_gradient=0.0, min_corner_ratio=0.0)
+    assert len(extractor.extract(BLANK_FRAMES["grey"])) == 1024
+
+
+def test_one_textured_patch_gives_keypoints_on_it_only(shipped_extractor, textured_image):
+    frame = BLANK_FRAMES["grey and noise of 1 grey level"].copy()
+    patch = textured_image[:48, :64, 0]
+    frame[200:248, 300:364] = patch
+    keypoints = shipped_extractor.extract(frame).keypoints
+    assert len(keypoints) >= 20
+    # The patch's rim against the grey is itself a boundary full of corners, and
+    # octave keypoints are 2 px wide: peaks may sit a few px outside it.
+    margin = 8
+    assert keypoints[:, 0].min() >= 300 - margin and keypoints[:, 0].max() <= 363 + margin
+    assert keypoints[:, 1].min() >= 200 - margin and keypoints[:, 1].max() <= 247 + margin
+
+
+def test_keypoints_leave_straight_edges(shipped_extractor):
+    # Three rectangles: long straight edges, 12 corners. Without the corner test
+    # nearly every keypoint sits on an edge; with it, on the corners.
+    image = np.full((240, 320), 60, np.uint8)
+    image[30:210, 20:140] = 180
+    image[60:180, 170:300] = 120
+    image[100:140, 200:260] = 230
+    plain = FeatureExtractor(min_gradient=0.0, min_corner_ratio=0.0)
+    assert edge_like_share(image, plain.extract(image).keypoints) > 0.9
+    for extractor in (shipped_extractor, FeatureExtractor(pyramid_levels=1)):
+        keypoints = extractor.extract(image).keypoints
+        assert len(keypoints) >= 12 and edge_like_share(image, keypoints) <= 0.1
+        assert np.median(eigen_ratio(image, keypoints)) > 0.3
