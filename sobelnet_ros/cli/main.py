@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bag-bench": ("cli.bag_bench", "replay a rosbag through the detector node and measure"),
     "make-demo-bag": ("cli.make_demo_bag", "write the deterministic demo bag (no download)"),
     "engine-bench": ("cli.engine_bench", "latency and throughput of the asynchronous engine"),
-    "eval": ("evaluation.cli", "HPatches-protocol evaluation beside ORB, SIFT and AKAZE"),
+    "eval": ("cli.eval", "HPatches-protocol evaluation beside ORB, SIFT and AKAZE"),
     "track-eval": ("cli.track_eval", "feature tracks beside KLT (VINS-style) and ORB on frames"),
     "train": ("cli.train", "train SobelNet (detector) or DesNet (descriptor) on homography pairs"),
 }

@@ -94,6 +94,23 @@ def test_module_entry_point_takes_the_eval_options():
     import sys
 
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    command = [sys.executable, "-m", "sobelnet_ros.evaluation.hpatches", "--help"]
+    command = [sys.executable, "-m", "sobelnet_ros.cli.eval", "--help"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0 and "--synthetic" in done.stdout and "--dataset" in done.stdout
+
+
+def test_evaluation_library_imports_no_command_line():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import pkgutil, importlib, sys, sobelnet_ros.evaluation as e\n"
+        "for m in pkgutil.iter_modules(e.__path__):\n"
+        "    importlib.import_module(f'{e.__name__}.{m.name}')\n"
+        "print(sorted(n for n in sys.modules if n.startswith('sobelnet_ros.cli')))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -24,12 +24,12 @@ import cv2
 import torch
 
 from .. import __version__
-from ..cli.options import add_extractor_arguments, extractor_from_args
-from .datasets import D2NET_EXCLUDED, load_dataset
-from .methods import BASELINES, build_methods
-from .report import markdown_report, write_reports
-from .runner import PartialEvaluation, ProtocolConfig, evaluate
-from .synthetic import synthetic_sequences
+from ..evaluation.datasets import D2NET_EXCLUDED, load_dataset
+from ..evaluation.methods import BASELINES, build_methods
+from ..evaluation.report import markdown_report, write_reports
+from ..evaluation.runner import PartialEvaluation, ProtocolConfig, evaluate
+from ..evaluation.synthetic import synthetic_sequences
+from .options import add_extractor_arguments, extractor_from_args
 
 logger = logging.getLogger(__name__)
 DEFAULT_METHODS = ("ours", *BASELINES)
@@ -169,7 +169,11 @@ def _machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sobelnet_ros.evaluation.hpatches``: the same as ``sobelnet eval``."""
-    from ..cli.main import main as sobelnet_main
+    """``python -m sobelnet_ros.cli.eval``: the same as ``sobelnet eval``."""
+    from .main import main as sobelnet_main
 
     return sobelnet_main(["eval", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
