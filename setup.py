@@ -5,6 +5,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "sobelnet_ros"
+TOOLS = ["tqdm>=4.60", "matplotlib>=3.6", "scikit-image>=0.21"]  # progress, plots, sample photos
 
 setup(
     name=PACKAGE,
@@ -12,24 +13,27 @@ setup(
     packages=find_packages(exclude=["test", "test.*"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
-        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}", ["package.xml", "LICENSE"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/weights", glob("weights/*.safetensors") + glob("weights/*.md")),
     ],
-    # Exact pins live in requirements.txt; these ranges only say what works.
+    # Exact pins live in requirements.txt; these ranges only say what works. The core
+    # (FeatureExtractor, the node) needs install_requires; the tools need an extra.
     install_requires=[
         "setuptools",
         "numpy>=1.24",
         "torch>=2.1",
         "safetensors>=0.4",
         "pyyaml>=6",
-        "tqdm>=4.60",
-        "matplotlib>=3.6",
         "opencv-python-headless>=4.5,<5",  # 5.0 on PyPI lacks AKAZE (evaluation baseline)
-        "scikit-image>=0.21",
-        "rosbags>=0.10",
     ],
+    extras_require={
+        "eval": TOOLS,  # sobelnet eval
+        "train": TOOLS,  # sobelnet train
+        "bench": [*TOOLS, "rosbags>=0.10"],  # sobelnet demo, bench, bag-bench, make-demo-bag
+        "all": [*TOOLS, "rosbags>=0.10"],
+    },
     python_requires=">=3.10",
     zip_safe=False,
     maintainer="sobelnet_ros maintainers",
@@ -40,7 +44,7 @@ setup(
     entry_points={
         "console_scripts": [
             "sobelnet = sobelnet_ros.cli.main:main",
-            "detector = sobelnet_ros.ros.node:main",
+            "detector = sobelnet_ros.ros.detector_main:main",
         ],
     },
 )

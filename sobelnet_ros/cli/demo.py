@@ -46,12 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import rclpy  # first: without ROS, say so before making the bag
+
     if args.source == "bag":
         from . import demo_replay
 
         return demo_replay.run(args)
-    import rclpy  # late: the rest of the CLI works without ROS
-
     from ..ros.bench.dds_profile import apply_large_image_profile
     from ..ros.monitor import FeatureMonitor
     from ..ros.sample_source import SampleImageSource, SourcePublisher
@@ -102,7 +102,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _start_node(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "sobelnet_ros.ros.node", "--ros-args", "-p",
+    command = [sys.executable, "-m", "sobelnet_ros.ros.detector_main", "--ros-args", "-p",
                f"device:={args.device}", "-p", f"max_keypoints:={args.max_keypoints}"]  # fmt: skip
     log = open(log_path, "w")  # noqa: SIM115 - the child holds it; closed when we exit
     env = dict(os.environ, PYTHONUNBUFFERED="1")

@@ -31,8 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(module_name=module_name)
-        _module(module_name).add_arguments(sub)
+        sub.set_defaults(module_name=module_name, missing=None)
+        try:
+            _module(module_name).add_arguments(sub)
+        except ModuleNotFoundError as error:  # an extra or ROS: said when the command is run
+            sub.set_defaults(missing=error)
     return parser
 
 
@@ -41,16 +44,26 @@ def _module(module_name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.missing is None:  # a command that cannot load takes any arguments
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.missing is not None:
+            raise args.missing
         return int(_module(args.module_name).run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as error:  # ROS or an extra that this command needs
+        from ..missing import missing_piece
+
+        print(f"sobelnet {args.command}: error: {missing_piece(error)}", file=sys.stderr)
+        return 2
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"sobelnet {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -10,7 +10,6 @@ never waits on a decoder or the model.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -23,25 +22,25 @@ import rclpy.logging
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 
 from ..inference.engine_types import FrameResult
+from . import qos
 from .cloud import features_to_cloud
 from .compressed import compressed_to_array
 from .decode_worker import DecodeWorker
 from .diagnostics import RecentCounts, build_status, problem_totals
 from .encodings import ImageRejected, image_to_array, load_cv_bridge
 from .frames import Frame, debug_image_msg, downscale, to_input_pixels
-from .params import EXTRACTOR_OPTIONS, SPECS, check_value, descriptor
-from .startup import start_engine
+from .params import EXTRACTOR_OPTIONS, check_value
+from .qos import OUTPUT_QOS
+from .signals import StopSignals
+from .startup import StartupError, declare_parameters, first_line, start_engine
 from .stats import NodeStats, merged_totals
 
 NODE_NAME = "sobelnet_detector"
 DEBUG_OPTIONS = ("debug_image.enabled", "debug_image.radius")
-_OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 _THROTTLE_S = 5.0
 
 
@@ -59,7 +58,7 @@ class DetectorNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        params = self._declare_parameters()
+        params = declare_parameters(self)
         self.stats = NodeStats()
         self._recent = RecentCounts(self.stats.window_s)
         self._options = {name: params[name] for name in EXTRACTOR_OPTIONS}
@@ -73,9 +72,9 @@ class DetectorNode(Node):
         )
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        self._features_pub = self.create_publisher(PointCloud2, "features", _OUTPUT_QOS)
-        self._keypoints_pub = self.create_publisher(PointCloud2, "keypoints", _OUTPUT_QOS)
-        self._debug_pub = self.create_publisher(Image, "debug_image", _OUTPUT_QOS)
+        self._features_pub = self._output(PointCloud2, "features")
+        self._keypoints_pub = self._output(PointCloud2, "keypoints")
+        self._debug_pub = self._output(Image, "debug_image")
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._subscription = self._subscribe(params)
         self._info = self._describe(params)
@@ -86,44 +85,36 @@ class DetectorNode(Node):
         self._publisher_thread.start()
         self.get_logger().info(
             f"listening on {self._subscription.topic_name} ({params['input_transport']}, "
-            f"{params['qos_reliability']}, depth {params['qos_depth']}); device "
-            f"{self.extractor.device}; weights {self.extractor.describe_sources()}"
+            f"{self._info['input_qos']}); features {self._info['output_qos']}; device "
+            f"{self._info['device']} (requested {params['device']}); weights "
+            f"{self.extractor.describe_sources()}"
         )
 
     # Set-up
 
-    def _declare_parameters(self) -> dict[str, Any]:
-        for name, spec in SPECS.items():
-            self.declare_parameter(name, spec.default, descriptor(name))
-        params = {name: self.get_parameter(name).value for name in SPECS}
-        for name, value in params.items():
-            reason = check_value(name, value)  # choices and types that descriptors cannot say
-            if reason:
-                raise ValueError(f"parameter {reason}")
-        return params
+    def _output(self, msg_type: Any, topic: str) -> Any:
+        return self.create_publisher(
+            msg_type, topic, OUTPUT_QOS, qos_overriding_options=qos.overridable()
+        )
 
     def _subscribe(self, params: dict[str, Any]) -> Any:
-        reliability = {
-            "best_effort": ReliabilityPolicy.BEST_EFFORT,
-            "reliable": ReliabilityPolicy.RELIABLE,
-        }[params["qos_reliability"]]
-        qos = QoSProfile(
-            history=HistoryPolicy.KEEP_LAST, depth=params["qos_depth"], reliability=reliability
-        )
         compressed = params["input_transport"] == "compressed"
         return self.create_subscription(
             CompressedImage if compressed else Image,
             "image/compressed" if compressed else "image",
             self._on_compressed if compressed else self._on_image,
-            qos,
-            qos_overriding_options=QoSOverridingOptions.with_default_policies(),
+            qos.input_qos(params["qos_reliability"], params["qos_depth"]),
+            qos_overriding_options=qos.overridable(),
         )
 
     def _describe(self, params: dict[str, Any]) -> dict[str, str]:
         sources = self.extractor.describe_sources()
         return {
             "device": str(self.extractor.device),
+            "device_requested": params["device"],
             "input_topic": self._subscription.topic_name,
+            "input_qos": qos.describe(self._subscription),
+            "output_qos": qos.describe(self._features_pub),
             "model": f"SobelNet + DesNet ({self.extractor.descriptor_dim}-D descriptors)",
             "sobelnet_weights": sources["sobelnet"],
             "desnet_weights": sources["desnet"],
@@ -267,30 +258,24 @@ class DetectorNode(Node):
         return totals
 
 
-class _StopSignals:
-    """Counts SIGINT/SIGTERM; the spin loop ends at the first."""
+def run(args: list[str] | None, stop: StopSignals) -> int:
+    """Run the node until SIGINT/SIGTERM; 0 on a clean stop, 1 if it cannot start.
 
-    def __init__(self) -> None:
-        self.count = 0
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.count += 1
-
-
-def main(args: list[str] | None = None) -> int:
-    """Run the node until SIGINT/SIGTERM; 0 on a clean stop, 1 if it cannot start."""
+    ``stop`` counts the signals (installed by the caller before the imports).
+    """
     # Our own handlers keep the context alive after Ctrl-C, so frames in flight
     # can still be published before shutdown.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    stop = _StopSignals()
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as error:  # bad --ros-args or params file: rcl says why
+        return _cannot_start(first_line(error))
+    stop.install()
     try:
         node = DetectorNode()
+    except StartupError as error:
+        return _cannot_start(str(error))
     except (ValueError, RuntimeError, FileNotFoundError) as error:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {error}")
-        rclpy.try_shutdown()
-        return 1
+        return _cannot_start(first_line(error))
     executor = rclpy.executors.SingleThreadedExecutor()
     executor.add_node(node)
     try:
@@ -303,7 +288,21 @@ def main(args: list[str] | None = None) -> int:
         executor.remove_node(node)
         node.destroy_node()
         rclpy.try_shutdown()
+        stop.install()  # whatever shutdown restored: late signals stay counted
     return 0
+
+
+def _cannot_start(reason: str) -> int:
+    rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {reason}")
+    rclpy.try_shutdown()
+    return 1
+
+
+def main(args: list[str] | None = None) -> int:
+    """The ``detector`` executable (see ``detector_main``)."""
+    from .detector_main import main as detector_main
+
+    return detector_main(args)
 
 
 if __name__ == "__main__":

@@ -96,18 +96,33 @@ def descriptor(name: str) -> ParameterDescriptor:
     return desc
 
 
+def allowed(name: str) -> str:
+    """What ``name`` accepts, in words: ``an int in [1, 16384]``, ``one of [...]``..."""
+    spec = SPECS[name]
+    kind = {bool: "true or false", int: "an int", float: "a float", str: "a string"}[
+        type(spec.default)
+    ]
+    if spec.choices:
+        return f"one of {', '.join(spec.choices)}"
+    if spec.low is None:
+        return kind
+    text = f"{kind} in [{spec.low}, {spec.high}]"
+    return text + (f" in steps of {spec.step}" if spec.step else "")
+
+
 def check_value(name: str, value: Any) -> str | None:
-    """Why ``value`` is not acceptable for ``name``, or None when it is."""
+    """Why ``value`` is not acceptable for ``name`` (``name=value: allowed``), or None."""
     spec = SPECS.get(name)
     if spec is None:
         return None  # not ours (qos_overrides.*, use_sim_time): rclpy checks those
-    kind = type(spec.default)
-    if type(value) is not kind:
-        return f"{name} must be a {kind.__name__}, got {value!r}"
-    if spec.choices and value not in spec.choices:
-        return f"{name} must be one of {list(spec.choices)}, got {value!r}"
-    if spec.low is not None and not spec.low <= value <= spec.high:
-        return f"{name} must be in [{spec.low}, {spec.high}], got {value!r}"
-    if spec.step and (value - spec.low) % spec.step:
-        return f"{name} must be {spec.low} + a multiple of {spec.step}, got {value!r}"
-    return None
+    good = type(value) is type(spec.default)
+    good = good and (not spec.choices or value in spec.choices)
+    good = good and (spec.low is None or spec.low <= value <= spec.high)
+    good = good and not (spec.step and (value - spec.low) % spec.step)
+    return None if good else f"{name}={_show(value)}: must be {allowed(name)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,4 +1,8 @@
-"""Building the extractor and engine from parameters, with the ``device: auto`` fallback."""
+"""Starting the node: parameters read and checked, extractor and engine built.
+
+Every reason not to start is one line, ``<param>=<value>: must be <allowed>``
+for a bad parameter, so that ``[FATAL] cannot start: ...`` says it all.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,47 @@ from typing import Any
 
 from ..inference import FeatureExtractor
 from ..inference.engine import Engine, create_engine
+from .params import SPECS, check_value, descriptor
+
+
+class StartupError(ValueError):
+    """The node cannot start; the message is one line naming the cause."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (rcl and torch errors run over several)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def declare_parameters(node: Any) -> dict[str, Any]:
+    """Declare every parameter of the table on ``node``; their values.
+
+    Values given with ``-p`` or a params file are checked against the table
+    first, so a bad one ends in one line instead of rclpy's exception.
+
+    Raises:
+        StartupError: a value out of range, of the wrong type or not a choice.
+    """
+    from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+
+    overrides = getattr(node, "_parameter_overrides", {})  # -p and params files, by name
+    for name in SPECS:
+        if name in overrides:
+            reason = check_value(name, overrides[name].value)
+            if reason:
+                raise StartupError(reason)
+    for name, spec in SPECS.items():
+        try:
+            node.declare_parameter(name, spec.default, descriptor(name))
+        except (InvalidParameterTypeException, InvalidParameterValueException) as error:
+            raise StartupError(f"{name}: {first_line(error)}") from None
+    params = {name: node.get_parameter(name).value for name in SPECS}
+    for name, value in params.items():
+        reason = check_value(name, value)
+        if reason:
+            raise StartupError(reason)
+    return params
 
 
 def make_engine(params: dict[str, Any], device: str) -> tuple[FeatureExtractor, Engine]:

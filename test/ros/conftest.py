@@ -24,15 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class NodeProcess:
-    """``python -m sobelnet_ros.ros.node`` in its own process group, output to a log."""
+    """The ``detector`` executable's code in its own process group, output to a log."""
 
-    def __init__(self, log_path: Path, domain: int, ros_args: list[str]) -> None:
+    def __init__(
+        self, log_path: Path, domain: int, ros_args: list[str], args: tuple[str, ...] = ()
+    ) -> None:
         env = dict(os.environ, ROS_DOMAIN_ID=str(domain), PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sobelnet_ros.ros.node", "--ros-args", *ros_args],
+            [sys.executable, "-m", "sobelnet_ros.ros.detector_main", *args, "--ros-args",
+             *ros_args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+import yaml
 
 LAUNCH_FILE = Path(__file__).resolve().parents[2] / "launch" / "detector.launch.py"
 
@@ -20,6 +21,10 @@ def _description(monkeypatch, tmp_path):
     index.mkdir(parents=True)
     (index / "sobelnet_ros").touch()
     (tmp_path / "share" / "sobelnet_ros" / "config").mkdir(parents=True)
+    config = Path(__file__).resolve().parents[2] / "config" / "detector.yaml"
+    (tmp_path / "share" / "sobelnet_ros" / "config" / "detector.yaml").write_text(
+        config.read_text()
+    )
     monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))
     spec = importlib.util.spec_from_file_location("detector_launch", LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)
@@ -27,25 +32,47 @@ def _description(monkeypatch, tmp_path):
     return module.generate_launch_description()
 
 
+def _detector_node(description, context, given: dict[str, str]):
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    for entity in description.entities:
+        if isinstance(entity, DeclareLaunchArgument):
+            entity.visit(context)
+    context.launch_configurations.update(given)
+    (opaque,) = [e for e in description.entities if isinstance(e, OpaqueFunction)]
+    (node,) = opaque.execute(context)
+    node._perform_substitutions(context)
+    return node
+
+
 def test_launch_description(monkeypatch, tmp_path):
     description = _description(monkeypatch, tmp_path)  # skips without launch_ros
     from launch import LaunchContext
     from launch.actions import DeclareLaunchArgument
-    from launch_ros.actions import Node
 
     arguments = {a.name: a for a in description.entities if isinstance(a, DeclareLaunchArgument)}
     assert set(arguments) == {"image", "namespace", "params_file", "device", "use_sim_time"}
     assert all(a.description for a in arguments.values())
     expected_params = tmp_path / "share" / "sobelnet_ros" / "config" / "detector.yaml"
     assert arguments["params_file"].default_value[0].text == str(expected_params)
-    (node,) = [e for e in description.entities if isinstance(e, Node)]
 
     context = LaunchContext()
-    for argument in arguments.values():
-        argument.visit(context)
-    context.launch_configurations.update({"image": "/cam0/image_raw", "namespace": "cam0"})
-    node._perform_substitutions(context)
+    node = _detector_node(description, context, {"image": "/cam0/image_raw", "namespace": "cam0"})
     assert node.node_executable == "detector" and node.node_package == "sobelnet_ros"
     assert node.node_name.endswith("sobelnet_detector")
     assert ("image", "/cam0/image_raw") in node.expanded_remapping_rules
     assert ("image/compressed", "/cam0/image_raw/compressed") in node.expanded_remapping_rules
+
+
+def test_launch_arguments_left_out_do_not_override_the_params_file(monkeypatch, tmp_path):
+    description = _description(monkeypatch, tmp_path)  # skips without launch_ros
+    from launch import LaunchContext
+
+    plain = _detector_node(description, LaunchContext(), {})
+    files = [path for path, is_file in plain._Node__expanded_parameter_arguments if is_file]
+    assert [Path(f).name for f in files] == ["detector.yaml"]  # the params file alone
+    given = _detector_node(description, LaunchContext(), {"device": "cpu"})
+    files = [path for path, is_file in given._Node__expanded_parameter_arguments if is_file]
+    assert len(files) == 2 and Path(files[0]).name == "detector.yaml"
+    override = yaml.safe_load(Path(files[1]).read_text())  # after the file: it wins
+    assert [v["ros__parameters"] for v in override.values()] == [{"device": "cpu"}]

@@ -287,6 +287,9 @@ def test_diagnostics_describe_the_node(peer, textured_image):
     assert set(keys) <= set(values)
     assert float(values["latency_p99_ms"]) >= float(values["latency_p50_ms"]) > 0
     assert int(values["frames_published"]) >= 3 and values["input_topic"] == "/image"
+    assert (values["device"], values["device_requested"]) == ("cpu", "cpu")
+    assert values["input_qos"] == "reliable, depth 20"
+    assert values["output_qos"] == "reliable, depth 5"
 
 
 def test_sigterm_stops_cleanly(peer, detector, textured_image):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import array
+import os
 import signal
+import subprocess
+import sys
+import time
 
 import cv2
 import pytest
@@ -12,7 +16,7 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 import torch
 
 from .bombs import jpeg_declaring, png_declaring
-from .conftest import NodeProcess, RosPeer, random_domain
+from .conftest import ROOT, NodeProcess, RosPeer, random_domain
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
@@ -103,6 +107,34 @@ def test_compressed_bombs_are_rejected_without_stalling_the_node(tmp_path, textu
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_qos_overrides_reach_outputs_and_the_log_tells_the_qos_in_effect(tmp_path):
+    domain = random_domain()
+    args = ["-p", "qos_overrides./image.subscription.reliability:=reliable",
+            "-p", "qos_overrides./features.publisher.reliability:=best_effort",
+            "-p", "qos_overrides./features.publisher.depth:=2"]  # fmt: skip
+    node = NodeProcess(tmp_path / "node.log", domain, args)  # device: auto
+    peer = RosPeer(domain)
+    try:
+        graph = peer.node
+
+        def endpoints():
+            return (graph.get_publishers_info_by_topic("/features"),
+                    graph.get_subscriptions_info_by_topic("/image"))  # fmt: skip
+
+        assert peer.spin_until(lambda: all(endpoints()), 60), node.log()
+        (features,), (image,) = endpoints()
+        assert features.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+        assert image.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+        assert peer.spin_until(lambda: "listening on" in node.log(), 30)
+    finally:
+        peer.close()
+        node.stop()
+    log = node.log()
+    assert "(raw, reliable, depth 5); features best_effort, depth 2" in log, log
+    assert "device cpu (requested auto)" in log, log
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_a_gpu_exits_with_a_clear_error(tmp_path):
     node = NodeProcess(tmp_path / "node.log", random_domain(), ["-p", "device:=cuda"])
     assert node.process.wait(120) == 1
@@ -110,8 +142,62 @@ def test_cuda_requested_without_a_gpu_exits_with_a_clear_error(tmp_path):
     assert "cannot start" in log and "CUDA is not available" in log and "Traceback" not in log
 
 
-def test_bad_read_only_value_exits_with_a_clear_error(tmp_path):
-    node = NodeProcess(tmp_path / "node.log", random_domain(), ["-p", "drop_policy:=newest"])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["-p", "drop_policy:=newest"], "drop_policy='newest': must be one of drop_oldest, block"),
+        (["-p", "max_keypoints:=0"], "max_keypoints=0: must be an int in [1, 16384]"),
+        (["-p", "score_ratio:=1"], "score_ratio=1: must be a float in [0.0, 0.999]"),
+        (["-p", "nms_window:=abc"], "nms_window='abc': must be an int in [1, 31] in steps of 2"),
+        ("params_file", "qos_depth=0: must be an int in [1, 1000]"),
+    ],
+)
+def test_a_bad_value_ends_in_one_clear_line(tmp_path, args, line):
+    if args == "params_file":
+        params = tmp_path / "params.yaml"
+        params.write_text("/**:\n  ros__parameters:\n    qos_depth: 0\n")
+        args = ["--params-file", str(params)]
+    node = NodeProcess(tmp_path / "node.log", random_domain(), args)
     assert node.process.wait(120) == 1
+    lines = node.log().strip().splitlines()
+    assert len(lines) == 1 and "[FATAL]" in lines[0], lines
+    assert lines[0].endswith(f"cannot start: {line}"), lines
+
+
+def test_help_prints_the_parameters_instead_of_starting(tmp_path):
+    node = NodeProcess(tmp_path / "node.log", random_domain(), [], args=("--help",))
+    assert node.process.wait(60) == 0
     log = node.log()
-    assert "drop_policy must be one of" in log and "Traceback" not in log
+    assert log.startswith("usage: detector") and "max_keypoints (1024; an int in" in log
+    assert "listening" not in log
+
+
+def test_second_sigint_during_shutdown_still_exits_cleanly(tmp_path):
+    node = NodeProcess(tmp_path / "node.log", random_domain(), ["-p", "device:=cpu"])
+    deadline = time.monotonic() + 120
+    while "listening on" not in node.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(node.process.pid, signal.SIGINT)
+    time.sleep(0.3)
+    code = node.stop(signal.SIGINT)  # the second Ctrl-C, while the process winds down
+    log = node.log()
+    assert code == 0 and "stopped:" in log and "Traceback" not in log, (code, log)
+
+
+def test_sigint_while_loading_ends_without_a_traceback(tmp_path):
+    node = NodeProcess(tmp_path / "node.log", random_domain(), ["-p", "device:=cpu"])
+    time.sleep(0.5)  # torch and rclpy take seconds to import
+    code = node.stop(signal.SIGINT)
+    log = node.log()
+    assert code in (0, 130) and "Traceback" not in log and "KeyboardInterrupt" not in log, log
+
+
+def test_without_rclpy_one_line_names_it(tmp_path):
+    block_rclpy = "import sys; sys.modules['rclpy'] = None; "  # as if it were not installed
+    for code in ("from sobelnet_ros.ros.detector_main import main; sys.exit(main())",
+                 "from sobelnet_ros.cli.main import main; sys.exit(main(['demo']))"):  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", block_rclpy + code], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        assert done.returncode != 0 and len(lines) == 1, lines
+        assert "needs ROS 2, but rclpy is not importable" in lines[0]

@@ -36,16 +36,17 @@ def test_descriptors_carry_ranges_and_read_only():
 @pytest.mark.parametrize(
     ("name", "value", "problem"),
     [
-        ("max_keypoints", 0, "in [1"),
-        ("max_keypoints", 10.0, "must be a int"),
-        ("nms_window", 4, "multiple of 2"),
-        ("score_ratio", 1.5, "in [0.0"),
-        ("drop_policy", "newest", "one of"),
-        ("debug_image.enabled", 1, "must be a bool"),
+        ("max_keypoints", 0, "max_keypoints=0: must be an int in [1, 16384]"),
+        ("max_keypoints", 10.0, "max_keypoints=10.0: must be an int in"),
+        ("nms_window", 4, "nms_window=4: must be an int in [1, 31] in steps of 2"),
+        ("score_ratio", 1.5, "score_ratio=1.5: must be a float in [0.0, 0.999]"),
+        ("drop_policy", "newest", "drop_policy='newest': must be one of drop_oldest, block"),
+        ("debug_image.enabled", 1, "debug_image.enabled=1: must be true or false"),
     ],
 )
 def test_bad_values_are_explained(name, value, problem):
     assert problem in check_value(name, value)
+    assert "\n" not in check_value(name, value)
 
 
 def test_good_values_and_foreign_names_pass():

@@ -21,7 +21,7 @@ LOG = logging.getLogger(__name__)
 
 # The detector's console script, started with this interpreter (works from a source
 # checkout and from any install; rclpy.init reads the --ros-args that follow).
-DETECTOR_MAIN = "import sys; from sobelnet_ros.ros.node import main; sys.exit(main())"
+DETECTOR_MAIN = "import sys; from sobelnet_ros.ros.detector_main import main; sys.exit(main())"
 RELAY_MODULE = "sobelnet_ros.ros.bench.relay"
 
 
