@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .engine_lifetime import EngineLifetime
 from .engine_types import DROP_POLICIES, EngineStats, FrameResult
 from .extractor import FeatureExtractor
 
@@ -39,6 +40,8 @@ class Engine(Protocol):
     def in_flight(self) -> int: ...
     def configure(self, **options: Any) -> None: ...
     def close(self, drain: bool = True, timeout: float | None = 10.0) -> None: ...
+    def __enter__(self) -> Engine: ...
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 @dataclass
@@ -49,8 +52,11 @@ class _Pending:
     submitted_at: float
 
 
-class CpuEngine:
-    """Runs the extractor on one worker thread (the networks use torch's CPU threads)."""
+class CpuEngine(EngineLifetime):
+    """Runs the extractor on one worker thread (the networks use torch's CPU threads).
+
+    Close it (``close()`` or ``with``); otherwise it closes itself at interpreter exit.
+    """
 
     def __init__(
         self, extractor: FeatureExtractor, max_in_flight: int = 2, drop_policy: str = "drop_oldest"
@@ -72,6 +78,7 @@ class CpuEngine:
         self._cond = threading.Condition()
         self._worker = threading.Thread(target=self._work, name="sobelnet-engine", daemon=True)
         self._worker.start()
+        self._close_at_exit()
 
     def submit(self, image: np.ndarray, meta: Any = None) -> bool:
         """Queue a frame; returns False if this frame itself was dropped."""
@@ -140,6 +147,7 @@ class CpuEngine:
 
     def close(self, drain: bool = True, timeout: float | None = 10.0) -> None:
         """Stop: finish queued frames (``drain``) or count them as dropped."""
+        self._closed()
         with self._cond:
             self._closing = True
             if not drain:

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .engine_lifetime import EngineLifetime
 from .engine_types import DROP_POLICIES, EngineStats, FrameResult
 from .image_input import validate_image
 from .types import Features
@@ -94,8 +95,11 @@ class _Frame:
     error: Exception | None = None
 
 
-class SlotPipeline:
-    """The Engine interface (``engine.Engine``) over a ``SlotBackend``."""
+class SlotPipeline(EngineLifetime):
+    """The Engine interface (``engine.Engine``) over a ``SlotBackend``.
+
+    Close it (``close()`` or ``with``); otherwise it closes itself at interpreter exit.
+    """
 
     def __init__(self, backend: SlotBackend, drop_policy: str = "drop_oldest") -> None:
         if drop_policy not in DROP_POLICIES:
@@ -115,6 +119,7 @@ class SlotPipeline:
         self._capturing: Hashable | None = None
         self._capture_errors: dict[Hashable, EngineError] = {}
         self._capture_thread: threading.Thread | None = None
+        self._close_at_exit()
 
     # The Engine interface.
 
@@ -219,6 +224,7 @@ class SlotPipeline:
 
     def close(self, drain: bool = True, timeout: float | None = 10.0) -> None:
         """Stop: finish the frames on the device; pending ones too with ``drain``."""
+        self._closed()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             self._closing = True
