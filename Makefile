@@ -19,7 +19,6 @@ $(STAMP): requirements.txt requirements-ros.txt setup.py setup.cfg package.xml $
 	$(PY) -m pip install --quiet -r requirements.txt
 	if [ -z "$$ROS_DISTRO" ]; then $(PY) -m pip install --quiet -r requirements-ros.txt; fi
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation .
-	$(PY) scripts/link_ros_executables.py $(VENV)
 	touch $(STAMP)
 
 demo: setup

@@ -1,10 +1,16 @@
 """Installs sobelnet_ros for colcon (ament_python) and for plain pip."""
 
+import sys
 from glob import glob
 
 from setuptools import find_packages, setup
 
 PACKAGE = "sobelnet_ros"
+# `ros2 run`/`ros2 launch` find executables in <prefix>/lib/sobelnet_ros. colcon installs
+# the console scripts there (setup.cfg's install_scripts); pip, which builds a wheel,
+# puts them in <prefix>/bin, so wheels also carry a launcher there that hands over.
+WHEEL_BUILD = any(command in sys.argv for command in ("bdist_wheel", "editable_wheel"))
+ROS_LAUNCHERS = [(f"lib/{PACKAGE}", ["resource/lib/detector"])] if WHEEL_BUILD else []
 TOOLS = ["tqdm>=4.60", "matplotlib>=3.6", "scikit-image>=0.21"]  # progress, plots, sample photos
 
 setup(
@@ -17,6 +23,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
         (f"share/{PACKAGE}/weights", glob("weights/*.safetensors") + glob("weights/*.md")),
+        *ROS_LAUNCHERS,
     ],
     # Exact pins live in requirements.txt; these ranges only say what works. The core
     # (FeatureExtractor, the node) needs install_requires; the tools need an extra.
