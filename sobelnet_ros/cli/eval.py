@@ -1,7 +1,10 @@
 """``sobelnet eval``: the HPatches protocol on a dataset folder or synthetic sequences.
 
-Writes ``results.json`` (every number), ``report.md`` (tables) and
-``mma.png`` (MMA vs threshold) to ``--out``. A stopped run writes
+Writes ``results.json`` (every number), ``report.md`` (tables, with the share
+of edge-like keypoints and the keypoints on blank frames per method) and
+``mma.png`` (MMA vs threshold) to ``--out``. ``--keypoint-stats DIR`` asks
+only the placement questions, of any folder of images, and writes
+``keypoint_stats.json``, ``keypoint_stats.md`` and ``edge_like.png``. A stopped run writes
 ``*.partial.*`` files instead and resumes from its cache when run again with
 the same arguments; a finished run removes the cache and stale partial files.
 """
@@ -25,6 +28,13 @@ import torch
 
 from .. import __version__
 from ..evaluation.datasets import D2NET_EXCLUDED, load_dataset
+from ..evaluation.keypoint_report import keypoint_markdown, write_keypoint_reports
+from ..evaluation.keypoint_stats import (
+    BLANK_SIZE,
+    blank_frame_counts,
+    keypoint_statistics,
+    read_image_folder,
+)
 from ..evaluation.methods import BASELINES, build_methods
 from ..evaluation.report import markdown_report, write_reports
 from ..evaluation.runner import PartialEvaluation, ProtocolConfig, evaluate
@@ -42,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--synthetic", type=int, metavar="N", help="N deterministic sequences from bundled photos"
+    )
+    source.add_argument(
+        "--keypoint-stats",
+        metavar="DIR",
+        help="any folder of images: edge-like share and keypoints per image, blank frames",
     )
     parser.add_argument("--sequences", metavar="GLOB", help="only sequences matching, e.g. 'v_*'")
     parser.add_argument(
@@ -66,8 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    sequences, dataset = _sequences(args)
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
+    if args.keypoint_stats is not None:
+        return _run_keypoint_stats(args, names)
+    sequences, dataset = _sequences(args)
     methods = build_methods(names, args.max_keypoints, ours=lambda: extractor_from_args(args))
     protocol = ProtocolConfig()
     out = Path(args.out)
@@ -90,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         paths = write_reports(stopped.result, out)
         logger.error("run stopped; partial result in %s (rerun to resume)", paths["json"])
         raise stopped.__cause__ or stopped  # noqa: B904 - keep the original error
-    result.update(meta, run_time_s=time.perf_counter() - start)
+    for method in methods:  # blank frames: not cached, a few extractions per method
+        result["methods"][method.name]["blank_frames"] = blank_frame_counts(method)
+    result.update(meta, run_time_s=time.perf_counter() - start, blank_frame_size=list(BLANK_SIZE))
     paths = write_reports(result, out)
     for stale in out.glob("*.partial.*"):
         stale.unlink()
@@ -98,6 +117,25 @@ def run(args: argparse.Namespace) -> int:
     if cache.parent.is_dir() and not any(cache.parent.iterdir()):
         cache.parent.rmdir()
     print(markdown_report(result, paths["plot"].name))
+    print(f"wrote {paths['json']}, {paths['markdown']}, {paths['plot']}")
+    return 0
+
+
+def _run_keypoint_stats(args: argparse.Namespace, names: list[str]) -> int:
+    images = read_image_folder(args.keypoint_stats)
+    methods = build_methods(names, args.max_keypoints, ours=lambda: extractor_from_args(args))
+    start = time.perf_counter()
+    result = keypoint_statistics(images, methods, progress=not args.no_progress)
+    folder = {"name": Path(args.keypoint_stats).resolve().name, "path": args.keypoint_stats}
+    result.update(
+        folder=folder,
+        max_keypoints=args.max_keypoints,
+        machine=_machine(),
+        command={k: v for k, v in vars(args).items() if k != "module_name"},
+        run_time_s=time.perf_counter() - start,
+    )
+    paths = write_keypoint_reports(result, args.out)
+    print(keypoint_markdown(result, paths["plot"].name))
     print(f"wrote {paths['json']}, {paths['markdown']}, {paths['plot']}")
     return 0
 

@@ -12,9 +12,36 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .cornerness import EDGE_RATIO
+
 SPLIT_TITLES = {"overall": "Overall", "illumination": "Illumination", "viewpoint": "Viewpoint"}
 SPLIT_ORDER = ("overall", "illumination", "viewpoint", "other")
 MMA_COLUMNS = (1, 3, 5, 10)
+
+
+BLANK_TITLES = {"black": "black", "white": "white", "grey": "grey", "grey_noise": "grey+noise"}
+
+
+def placement_table(rows: list[tuple[str, float | None, float, dict[str, int]]]) -> list[str]:
+    """Markdown rows: method, edge-like share, keypoints per image, blank-frame counts.
+
+    Each row is ``(method, edge_like_share, keypoints_per_image, blank_frame_counts)``.
+    """
+    header = ["method", "edge-like", "kpts/img", *(f"kpts on {t}" for t in BLANK_TITLES.values())]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, share, keypoints, blanks in rows:
+        cells = [name, "-" if share is None else f"{share:.3f}", f"{keypoints:.0f}"]
+        cells += [str(blanks.get(frame, "-")) for frame in BLANK_TITLES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def placement_note(edge_ratio: float, blank_size: list[int]) -> str:
+    return (
+        "Edge-like: share of keypoints whose structure tensor (Sobel gradients, Gaussian "
+        f"window sigma 2 px) has l2/l1 < {edge_ratio:g}, mean over images. Blank frames: "
+        f"{blank_size[0]}x{blank_size[1]} black, white, grey (128) and grey + N(0, 1) noise."
+    )
 
 
 def write_reports(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
@@ -71,9 +98,28 @@ def markdown_report(result: dict[str, Any], plot_name: str = "mma.png") -> str:
         if rows:
             lines += [f"## {SPLIT_TITLES.get(split, split.capitalize())}", ""]
             lines += [*summary_table(rows, result["protocol"]), ""]
+    lines += _placement(result)
     lines += ["## MMA@3 px per sequence", "", *_sequence_table(result), ""]
     lines += [f"![MMA vs threshold]({plot_name})", ""]
     return "\n".join(lines)
+
+
+def _placement(result: dict[str, Any]) -> list[str]:
+    """Edge-like share over all images and blank-frame counts, where the run has them."""
+    rows = [
+        (
+            name,
+            entry["summary"]["overall"].get("edge_like_share"),
+            entry["summary"]["overall"]["keypoints_per_image"],
+            entry.get("blank_frames", {}),
+        )
+        for name, entry in result["methods"].items()
+        if "overall" in entry.get("summary", {})
+    ]
+    if not rows:
+        return []
+    note = placement_note(EDGE_RATIO, result.get("blank_frame_size", [640, 480]))
+    return ["## Keypoint placement", "", note, "", *placement_table(rows), ""]
 
 
 def _describe_run(result: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..inference import FeatureExtractor
+from .cornerness import edge_like_share
 from .datasets import NUM_IMAGES, Sequence
 from .methods import Method, OursMethod, check_output
 from .metrics import (
@@ -122,7 +123,7 @@ def evaluate_sequence(
     method: Method, sequence: Sequence, protocol: ProtocolConfig
 ) -> dict[str, Any]:
     """Figures of one method on one sequence: per image and per pair (1, k)."""
-    features, times_ms, sizes = [], [], []
+    features, times_ms, sizes, edge_like = [], [], [], []
     for index in range(NUM_IMAGES):
         image = sequence.image(index)
         start = time.perf_counter()
@@ -131,6 +132,7 @@ def evaluate_sequence(
         check_output(method, keypoints, descriptors, f"image {index + 1} of {sequence.name}")
         features.append((np.asarray(keypoints, np.float64), np.asarray(descriptors)))
         sizes.append((image.shape[1], image.shape[0]))
+        edge_like.append(edge_like_share(image, features[-1][0]))
     pairs = []
     kpts0, desc0 = features[0]
     for index in range(1, NUM_IMAGES):
@@ -151,6 +153,7 @@ def evaluate_sequence(
     return {
         "category": sequence.category,
         "keypoints": [len(k) for k, _ in features],
+        "edge_like_share": edge_like,  # None for an image without keypoints
         "extract_ms": times_ms,
         "pairs": pairs,
     }
@@ -169,6 +172,7 @@ def summarise(records: dict[str, dict], protocol: ProtocolConfig) -> dict[str, d
 def _figures(records: list[dict], protocol: ProtocolConfig) -> dict[str, Any]:
     pairs = [p for r in records for p in r["pairs"]]
     times = [t for r in records for t in r["extract_ms"]]
+    shares = [v for r in records for v in r.get("edge_like_share", []) if v is not None]
     errors = np.array(
         [np.inf if p["corner_error_px"] is None else p["corner_error_px"] for p in pairs]
     )
@@ -181,6 +185,7 @@ def _figures(records: list[dict], protocol: ProtocolConfig) -> dict[str, Any]:
             f"{t:g}": float(np.mean(errors <= t)) for t in protocol.homography_px
         },
         "keypoints_per_image": float(np.mean([n for r in records for n in r["keypoints"]])),
+        "edge_like_share": float(np.mean(shares)) if shares else None,
         "matches_per_pair": float(np.mean([p["matches"] for p in pairs])),
         "extract_ms_mean": float(np.mean(times)),
         "extract_ms_median": float(statistics.median(times)),

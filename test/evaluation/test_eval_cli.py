@@ -16,6 +16,14 @@ def test_eval_synthetic_writes_json_markdown_and_plot(tmp_path, capsys):
     assert result["run_time_s"] > 0
     report = (out / "report.md").read_text()
     assert "## Viewpoint" in report and "| orb | 1 | 5 |" in report and "PARTIAL" not in report
+    assert "## Keypoint placement" in report and "kpts on grey+noise" in report
+    assert result["methods"]["orb"]["blank_frames"] == {
+        "black": 0,
+        "white": 0,
+        "grey": 0,
+        "grey_noise": 0,
+    }
+    assert 0 <= result["methods"]["ours"]["summary"]["overall"]["edge_like_share"] <= 1
     assert (out / "mma.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(out.glob("*.partial.*")) and not (out / ".cache").exists()
     assert "## Overall" in capsys.readouterr().out
