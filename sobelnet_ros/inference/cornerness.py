@@ -114,6 +114,7 @@ def _structure_opencv(gray: np.ndarray) -> list[np.ndarray]:
     ]
 
 
+@torch.compiler.disable  # numpy and OpenCV: a compiled step runs this part as it is
 def _mask_opencv(image: torch.Tensor, min_gradient: float, min_corner_ratio: float):
     # OpenCV's SIMD filters take a quarter of the time of the same torch ops here.
     batch, _, height, width = image.shape

@@ -308,3 +308,21 @@ def test_host_slots_fail_a_frame_that_fails_in_its_slot(host_extractor):
     assert isinstance(result.error, EngineError) and "64x64" in str(result.error)
     assert engine.stats.snapshot()["failed"] == {"cuda_error": 1}
     engine.close()
+
+
+@pytest.mark.slow  # compiles (about half a minute on two cores)
+def test_compiled_host_slots_match_the_eager_ones(textured_image):
+    extractor = FeatureExtractor(random_weights=True, seed=0, cpu_bf16=False)
+    results = []
+    for compiled in (False, True):
+        engine = SlotPipeline(HostSlots(extractor, slots=1, compiled=compiled), "block")
+        engine.submit(textured_image)
+        results.append(engine.wait(timeout=600))
+        engine.close()
+    eager, compiled = results
+    assert compiled.ok, compiled.error
+    assert len(compiled.features) == len(eager.features)
+    # Inductor fuses and reorders float sums: sub-pixel positions move by rounding only.
+    np.testing.assert_allclose(compiled.features.keypoints, eager.features.keypoints, atol=1e-3)
+    np.testing.assert_allclose(compiled.features.descriptors, eager.features.descriptors,
+                               atol=2e-3)  # fmt: skip
