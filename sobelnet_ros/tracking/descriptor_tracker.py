@@ -42,6 +42,8 @@ from .verify import (
     image_motion,
 )
 
+PRIOR_FAILED_SHARE = 0.25  # fewer live tracks matched in the gate: match again without it
+
 
 class DescriptorTracker:
     """Tracks features given frame by frame (no extractor; ``FeatureTracker`` adds one).
@@ -165,31 +167,42 @@ class DescriptorTracker:
         self, store: TrackStore, keypoints: np.ndarray, descriptors: torch.Tensor
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the store and columns of the frame that continue each other."""
-        c = self.config
         empty = np.zeros(0, dtype=np.int64)
         if len(store) == 0 or len(keypoints) == 0:
             self._motion = None
             return empty, empty
         similarity = store.last @ descriptors.T
         self._descriptors = descriptors
-        prior = self._motion is not None
-        rows, cols = gated_matches(
-            similarity,
-            keypoints,
-            store.predicted if prior else None,
-            c.gate_px + c.gate_growth_px * store.lost,
-            c.top_k,
-            c.max_distance,
-            c.ratio,
-            (store.first, descriptors) if c.history else None,
-        )
-        agree = self._refine(store, keypoints, rows, cols)
-        rows, cols = self._verify(store, keypoints, rows[agree], cols[agree])
+        detected = keypoints.copy()
+        gated = self._motion is not None
+        rows, cols = self._first_pass(store, keypoints, similarity, gated)
+        live = int((store.lost == 0).sum())
+        if gated and len(rows) < PRIOR_FAILED_SHARE * live:  # the motion changed: look everywhere
+            keypoints[:] = detected
+            rows, cols = self._first_pass(store, keypoints, similarity, gated=False)
         count = len(rows)
         rows, cols = self._guided(store, keypoints, similarity, rows, cols)
         agree = np.ones(len(rows), dtype=bool)
         agree[count:] = self._refine(store, keypoints, rows[count:], cols[count:])
         return rows[agree], cols[agree]
+
+    def _first_pass(
+        self, store: TrackStore, keypoints: np.ndarray, similarity: torch.Tensor, gated: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Descriptor matches (gated by the motion prior if ``gated``), refined and verified."""
+        c = self.config
+        rows, cols = gated_matches(
+            similarity,
+            keypoints,
+            store.predicted if gated else None,
+            c.gate_px + c.gate_growth_px * store.lost,
+            c.top_k,
+            c.max_distance,
+            c.ratio,
+            (store.first, self._descriptors) if c.history else None,
+        )
+        agree = self._refine(store, keypoints, rows, cols)
+        return self._verify(store, keypoints, rows[agree], cols[agree])
 
     def _refine(
         self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
