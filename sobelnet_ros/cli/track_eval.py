@@ -52,7 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", default=",".join(TRACK_METHODS), help="ours, klt, orb")
     parser.add_argument("--max-frames", type=int, default=0, help="first N frames only (0: all)")
     parser.add_argument("--out", default="sobelnet_track_eval", help="folder for the reports")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch and OpenCV CPU threads (0: their default)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     add_extractor_arguments(parser)
 
@@ -60,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
     sources = [*args.frames, *args.bag]
     if not sources:
         raise ValueError("give --frames FOLDER or --bag BAG (either may repeat)")

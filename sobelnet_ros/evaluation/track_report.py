@@ -35,9 +35,9 @@ def track_markdown(result: dict[str, Any], plot_name: str = "tracks.png") -> str
         "Track: an ID seen in >= 2 frames; length: frames it was seen in. tracked/frame: "
         "points per frame whose ID was seen before. epi@1 (true): share of track steps "
         "within 1 px of the epipolar line of the ground-truth relative pose. epi@1 (ref): "
-        "the same for a fundamental matrix fitted by MAGSAC++ to all methods' steps together "
-        "- NOT ground truth, a consistency check only. ms/frame: median time per frame "
-        "(ours: extraction + tracking; split below).",
+        "the same for a fundamental matrix fitted by MAGSAC++ to the other methods' tracks "
+        "between the same two frames - NOT ground truth, a consistency check only. "
+        "ms/frame: median time per frame (ours: extraction + tracking; split below).",
         "",
     ]
     for key in ("machine", "max_features", "command"):

@@ -1,10 +1,12 @@
-"""Following a track's patch through a frame where its point was not detected.
+"""Lucas-Kanade for the tracker: one forward call per frame, the backward check.
 
 A detector does not fire on every point in every frame; a track whose point
 is missed would end although the point is still in view. Lucas-Kanade from
 the track's last position (started where the image motion predicts it), with
 a backward check, keeps it for at most ``bridge_frames`` frames in a row until
-a detection continues it again.
+a detection continues it again. The same forward call refines the steps the
+guided pass found (``refine.py`` explains why), so the image derivatives are
+computed once for both.
 """
 
 from __future__ import annotations
@@ -17,39 +19,49 @@ LEVELS = 2  # pyramid levels above the image: steps up to ~4 window sizes
 BACKWARD_PX = 0.5  # px, largest forward-backward disagreement (VINS-Mono's bound)
 
 
-def follow_patches(
+def flow(
     previous: np.ndarray,
     current: np.ndarray,
     before: np.ndarray,
     start: np.ndarray,
     window_px: int,
+    levels: int = LEVELS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Where the patches at ``before`` in ``previous`` are in ``current``, and which were found.
+    """Pyramidal Lucas-Kanade from ``before`` in ``previous``, started at ``start`` in ``current``.
 
-    Returns ``(positions (N, 2) float64, found (N,) bool)``: found when the
-    forward and the backward flow both converge, agree within ``BACKWARD_PX``
-    and the position lies inside the image.
+    Returns ``(positions (N, 2) float64, converged (N,) bool)``.
     """
-    count = len(before)
-    if count == 0:
+    if len(before) == 0:
         return np.zeros((0, 2)), np.zeros(0, dtype=bool)
-    options = {"winSize": (window_px, window_px), "maxLevel": LEVELS, "criteria": _CRITERIA}
-    points = np.ascontiguousarray(before, np.float32).reshape(-1, 1, 2)
-    forward, status, _ = cv2.calcOpticalFlowPyrLK(
+    at, status, _ = cv2.calcOpticalFlowPyrLK(
         previous,
         current,
-        points,
+        np.ascontiguousarray(before, np.float32).reshape(-1, 1, 2),
         np.ascontiguousarray(start, np.float32).reshape(-1, 1, 2),
+        winSize=(window_px, window_px),
+        maxLevel=levels,
+        criteria=_CRITERIA,
         flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
-        **options,
     )
-    back, back_status, _ = cv2.calcOpticalFlowPyrLK(
-        current, previous, forward, points.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **options
-    )
-    forward, back = forward.reshape(-1, 2), back.reshape(-1, 2)
+    return at.reshape(-1, 2).astype(np.float64), status.reshape(-1) == 1
+
+
+def followed(
+    previous: np.ndarray,
+    current: np.ndarray,
+    before: np.ndarray,
+    at: np.ndarray,
+    converged: np.ndarray,
+    window_px: int,
+) -> np.ndarray:
+    """Which forward flows (``before`` -> ``at``) hold: converged, inside the image,
+    and the backward flow returns within ``BACKWARD_PX``."""
     height, width = current.shape[:2]
-    found = (status.reshape(-1) == 1) & (back_status.reshape(-1) == 1)
-    found &= np.linalg.norm(back - points.reshape(-1, 2), axis=1) <= BACKWARD_PX
-    found &= (forward[:, 0] >= 0) & (forward[:, 0] <= width - 1)
-    found &= (forward[:, 1] >= 0) & (forward[:, 1] <= height - 1)
-    return forward.astype(np.float64), found
+    found = converged & (at[:, 0] >= 0) & (at[:, 0] <= width - 1)
+    found &= (at[:, 1] >= 0) & (at[:, 1] <= height - 1)
+    if not found.any():
+        return found
+    back, back_converged = flow(current, previous, at[found], before[found], window_px)
+    agree = back_converged & (np.linalg.norm(back - before[found], axis=1) <= BACKWARD_PX)
+    found[np.flatnonzero(found)] = agree
+    return found

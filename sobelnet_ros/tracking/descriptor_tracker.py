@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from ..inference.types import Features
-from .bridge import follow_patches
+from .bridge import flow, followed
 from .camera import CameraModel
 from .candidates import gated_matches, one_to_one
-from .refine import gray_uint8, refine_steps
+from .refine import gray_uint8, refine_steps, refined
 from .spatial import pairs_within
 from .spread import spread_new
 from .store import TrackStore
@@ -76,6 +76,7 @@ class DescriptorTracker:
         self._next_id = 0
         self._frame = 0
         self._motion: np.ndarray | None = None  # 2x3 image motion of the last frame
+        self._gate_failed = False  # the last frame's gate found too little: do without once
         self._gray: np.ndarray | None = None  # the last frame, for refinement and bridging
         self._images: tuple[np.ndarray, np.ndarray] | None = None  # last and this frame
 
@@ -106,29 +107,29 @@ class DescriptorTracker:
         descriptors = torch.as_tensor(features.descriptors, device=self.device).float()
         store = self._store_for(descriptors.shape[1])
         active_before = int((store.lost == 0).sum())
-        rows, cols = self._match(store, keypoints, descriptors)
-        followed, followed_at = self._bridge(store, rows)
-        seen_rows = np.concatenate([rows, followed])
+        rows, cols, guided = self._match(store, keypoints, descriptors)
+        rows, cols, bridged, bridged_at = self._second_look(store, keypoints, rows, cols, guided)
+        seen_rows = np.concatenate([rows, bridged])
         previous = store.positions[seen_rows].copy()
         elapsed = time_now - store.stamps[seen_rows]
         revived = int((store.lost[rows] > 0).sum())
         shown = (
-            np.concatenate([keypoints[cols], followed_at]),
+            np.concatenate([keypoints[cols], bridged_at]),
             np.concatenate(
                 [
                     np.asarray(features.scores, np.float32)[cols],
-                    np.zeros(len(followed), np.float32),
+                    np.zeros(len(bridged), np.float32),
                 ]
             ),
             np.concatenate(
                 [
                     np.asarray(features.descriptors, np.float32)[cols],
-                    store.last[torch.as_tensor(followed, device=self.device)].cpu().numpy(),
+                    store.last[torch.as_tensor(bridged, device=self.device)].cpu().numpy(),
                 ]
             ),
         )
         store.update(rows, keypoints[cols], descriptors[cols], time_now)
-        store.follow(followed, followed_at, time_now)
+        store.follow(bridged, bridged_at, time_now)
         new = self._start_tracks(store, features, keypoints, descriptors, cols, shown[0], time_now)
         seen = np.zeros(len(store), dtype=bool)
         seen[seen_rows] = True
@@ -157,7 +158,7 @@ class DescriptorTracker:
             ages,
             previous,
             elapsed,
-            counts=(len(new), len(seen_rows), active_before - continued, revived, len(followed)),
+            counts=(len(new), len(seen_rows), active_before - continued, revived, len(bridged)),
             stamp=stamp,
         )
 
@@ -165,26 +166,25 @@ class DescriptorTracker:
 
     def _match(
         self, store: TrackStore, keypoints: np.ndarray, descriptors: torch.Tensor
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of the store and columns of the frame that continue each other."""
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Rows of the store and columns of the frame that continue each other, and how
+        many of them (the last) the guided pass found."""
         empty = np.zeros(0, dtype=np.int64)
         if len(store) == 0 or len(keypoints) == 0:
             self._motion = None
-            return empty, empty
+            return empty, empty, 0
         similarity = store.last @ descriptors.T
         self._descriptors = descriptors
         detected = keypoints.copy()
-        gated = self._motion is not None
+        gated = self._motion is not None and not self._gate_failed
         rows, cols = self._first_pass(store, keypoints, similarity, gated)
         live = int((store.lost == 0).sum())
-        if gated and len(rows) < PRIOR_FAILED_SHARE * live:  # the motion changed: look everywhere
+        self._gate_failed = gated and len(rows) < PRIOR_FAILED_SHARE * live
+        if self._gate_failed:  # the motion changed: look everywhere, and next frame too
             keypoints[:] = detected
             rows, cols = self._first_pass(store, keypoints, similarity, gated=False)
-        count = len(rows)
-        rows, cols = self._guided(store, keypoints, similarity, rows, cols)
-        agree = np.ones(len(rows), dtype=bool)
-        agree[count:] = self._refine(store, keypoints, rows[count:], cols[count:])
-        return rows[agree], cols[agree]
+        rows, cols, guided = self._guided(store, keypoints, similarity, rows, cols)
+        return rows, cols, guided
 
     def _first_pass(
         self, store: TrackStore, keypoints: np.ndarray, similarity: torch.Tensor, gated: bool
@@ -303,16 +303,17 @@ class DescriptorTracker:
         similarity: torch.Tensor,
         rows: np.ndarray,
         cols: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Look again for live tracks near where this frame's motion puts them."""
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Look again for live tracks near where this frame's motion puts them; the
+        matches with the new ones last, and how many are new."""
         c = self.config
         F, motion = self._fundamental, self._motion
         if c.guided_px <= 0 or F is None or motion is None:
-            return rows, cols
+            return rows, cols, 0
         free_rows = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
         free_cols = np.setdiff1d(np.arange(len(keypoints)), cols)
         if len(free_rows) == 0 or len(free_cols) == 0:
-            return rows, cols
+            return rows, cols, 0
         before = store.positions[free_rows]
         near_rows, near_cols = pairs_within(
             apply_motion(motion, before), keypoints[free_cols], c.guided_px
@@ -334,23 +335,53 @@ class DescriptorTracker:
         pairs = np.stack([near_rows[similar][chosen], near_cols[similar][chosen]], axis=1)
         rows = np.concatenate([rows, free_rows[pairs[:, 0]]])
         cols = np.concatenate([cols, free_cols[pairs[:, 1]]])
-        return rows, cols
+        return rows, cols, len(pairs)
 
-    def _bridge(self, store: TrackStore, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Live tracks no detection continued, followed by their patch (``bridge.py``)."""
+    def _second_look(
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        guided: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One Lucas-Kanade call refines the guided pass's steps and follows the live
+        tracks still unmatched (``bridge.py``).
+
+        Returns the matches (wrong guided ones dropped) and the followed rows with
+        their positions.
+        """
         c = self.config
         empty = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
-        if c.bridge_frames == 0 or self._images is None or self._fundamental is None:
-            return empty
-        previous, current = self._images
-        free = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
-        free = free[store.bridged[free] < c.bridge_frames]
-        before = store.positions[free]
-        start = before if self._motion is None else apply_motion(self._motion, before)
-        at, found = follow_patches(previous, current, before, start, c.refine_window_px)
+        if self._images is None:
+            return (rows, cols, *empty)
+        free = np.zeros(0, dtype=np.int64)
+        if c.bridge_frames > 0 and self._fundamental is not None:
+            free = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
+            free = free[store.bridged[free] < c.bridge_frames]
+        checked = len(rows) - guided
+        moving = np.concatenate([rows[checked:], free])
+        before = store.positions[moving]
+        expected = store.positions[free]
+        if self._motion is not None:
+            expected = apply_motion(self._motion, expected)
+        start = np.concatenate([keypoints[cols[checked:]], expected])
+        at, converged = flow(*self._images, before, start, c.refine_window_px)
+        keypoints[cols[checked:]], agree = refined(
+            keypoints[cols[checked:]], at[:guided], converged[:guided], c.refine_max_px
+        )
+        keep = np.ones(len(rows), dtype=bool)
+        if c.refine_reject:
+            keep[checked:] = agree
+        found = followed(
+            *self._images, before[guided:], at[guided:], converged[guided:], c.refine_window_px
+        )
         with np.errstate(invalid="ignore"):
-            found &= epipolar_distances(self._fundamental, before, at) <= c.epipolar_px
-        return free[found], at[found]
+            found &= (
+                epipolar_distances(self._fundamental, before[guided:], at[guided:])
+                <= c.epipolar_px
+            )
+        return rows[keep], cols[keep], free[found], at[guided:][found]
 
     # Book-keeping
 
@@ -380,7 +411,6 @@ class DescriptorTracker:
             np.asarray(features.scores),
             free,
             occupied,
-            tuple(features.image_size),
             self.config.min_distance_px,
             self.max_tracks - len(occupied),
         )

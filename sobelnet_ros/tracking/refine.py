@@ -3,18 +3,17 @@
 A keypoint's position carries its detector's localisation noise (a few tenths
 of a pixel), and that noise enters every step of a track twice. Aligning the
 patch around the track's last position with the new image, starting at the
-matched detection, measures the step itself, as KLT does; the detection stays
-where the refinement fails or moves it more than ``max_shift_px``.
+matched detection, measures the step itself, as KLT does; where the patch
+does not follow the match (Lucas-Kanade fails, or ends more than
+``max_shift_px`` from the detection) the match is likely wrong.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from ..inference.image_input import to_gray, validate_image
-
-_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.01)
+from .bridge import flow
 
 
 def gray_uint8(image: np.ndarray) -> np.ndarray:
@@ -27,6 +26,18 @@ def gray_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(gray * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def refined(
+    detected: np.ndarray, at: np.ndarray, converged: np.ndarray, max_shift_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The refined positions where the flow ``at`` agrees with the detections, and where.
+
+    Returns ``(positions (N, 2) float64, agree (N,) bool)``; a disagreeing
+    point keeps its detected position.
+    """
+    agree = converged & (np.linalg.norm(at - detected, axis=1) <= max_shift_px)
+    return np.where(agree[:, None], at, detected).astype(np.float64), agree
+
+
 def refine_steps(
     previous: np.ndarray,
     current: np.ndarray,
@@ -37,26 +48,8 @@ def refine_steps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positions in ``current`` of the points at ``before`` in ``previous``, and where they agree.
 
-    Only the full resolution is used: the detection is already within a
-    pixel or two of the answer.
-
-    Starts at ``detected``; returns ``(positions (N, 2) float64, agree (N,) bool)``
-    where ``agree`` is false (and the position the detection's) when Lucas-Kanade
-    fails or ends farther than ``max_shift_px`` from the detection.
+    Lucas-Kanade at full resolution only, started at ``detected`` (already
+    within a pixel or two of the answer); see ``refined``.
     """
-    if len(before) == 0:
-        return np.asarray(detected, np.float64).reshape(-1, 2), np.zeros(0, dtype=bool)
-    start = np.ascontiguousarray(detected, np.float32).reshape(-1, 1, 2)
-    refined, status, _ = cv2.calcOpticalFlowPyrLK(
-        previous,
-        current,
-        np.ascontiguousarray(before, np.float32).reshape(-1, 1, 2),
-        start.copy(),
-        winSize=(window_px, window_px),
-        maxLevel=0,
-        criteria=_CRITERIA,
-        flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
-    )
-    refined, start = refined.reshape(-1, 2), start.reshape(-1, 2)
-    ok = (status.reshape(-1) == 1) & (np.linalg.norm(refined - start, axis=1) <= max_shift_px)
-    return np.where(ok[:, None], refined, start).astype(np.float64), ok
+    at, converged = flow(previous, current, before, detected, window_px, levels=0)
+    return refined(np.asarray(detected, np.float64).reshape(-1, 2), at, converged, max_shift_px)

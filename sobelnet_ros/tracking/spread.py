@@ -2,14 +2,15 @@
 
 VIO front-ends want points spread over the image, not clustered on one
 textured patch, so a new track keeps ``min_distance`` from every live track
-(a disc mask, as VINS-Mono's feature tracker draws) and new tracks are taken
+(the disc VINS-Mono's feature tracker masks) and new tracks are taken
 one per ``min_distance`` grid cell, the highest score first.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from .spatial import pairs_within
 
 
 def spread_new(
@@ -17,7 +18,6 @@ def spread_new(
     scores: np.ndarray,
     candidates: np.ndarray,
     occupied: np.ndarray,
-    image_size: tuple[int, int],
     min_distance: float,
     limit: int,
 ) -> np.ndarray:
@@ -27,7 +27,6 @@ def spread_new(
         keypoints: ``(N, 2)`` x, y px of the frame's detections; ``scores`` ``(N,)``.
         candidates: indices of the detections no track took.
         occupied: ``(M, 2)`` positions of the live tracks.
-        image_size: (width, height).
         min_distance: px; 0 takes candidates by score alone.
         limit: most new tracks to start.
     """
@@ -35,22 +34,16 @@ def spread_new(
         return np.zeros(0, dtype=np.int64)
     candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
     if min_distance > 0:
-        candidates = candidates[_free(keypoints[candidates], occupied, image_size, min_distance)]
+        candidates = candidates[_free(keypoints[candidates], occupied, min_distance)]
         cells = np.floor(keypoints[candidates] / min_distance).astype(np.int64)
         _, first = np.unique(cells[:, 1] * 1_000_003 + cells[:, 0], return_index=True)
         candidates = candidates[np.sort(first)]  # best of each cell, still best first
     return candidates[:limit].astype(np.int64)
 
 
-def _free(
-    points: np.ndarray, occupied: np.ndarray, image_size: tuple[int, int], radius: float
-) -> np.ndarray:
+def _free(points: np.ndarray, occupied: np.ndarray, radius: float) -> np.ndarray:
     """Mask of ``points`` farther than ``radius`` from every ``occupied`` point."""
-    width, height = image_size
-    mask = np.zeros((max(height, 1), max(width, 1)), dtype=np.uint8)
-    size = round(radius)
-    for x, y in np.rint(occupied).astype(np.int64):
-        cv2.circle(mask, (int(x), int(y)), size, 255, -1)
-    column = np.clip(np.rint(points[:, 0]).astype(np.int64), 0, mask.shape[1] - 1)
-    row = np.clip(np.rint(points[:, 1]).astype(np.int64), 0, mask.shape[0] - 1)
-    return mask[row, column] == 0
+    near, _ = pairs_within(points, np.asarray(occupied, np.float64).reshape(-1, 2), radius)
+    free = np.ones(len(points), dtype=bool)
+    free[near] = False
+    return free

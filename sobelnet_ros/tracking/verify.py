@@ -9,7 +9,7 @@ MOTION_RANSAC_PX = 3.0  # px, the motion prior's inlier bound: loose, it only ce
 
 
 MAX_MODEL_POINTS = 128  # points RANSAC samples from; all are then checked and refitted
-MAX_ITERATIONS = 1000  # RANSAC samples at most: bounds the time when few tracks are inliers
+MAX_ITERATIONS = 300  # RANSAC samples at most: bounds the time when few tracks are inliers
 METHODS = {"ransac": cv2.FM_RANSAC, "magsac": cv2.USAC_MAGSAC}
 
 
