@@ -97,8 +97,10 @@ import sys
 
 import torch
 
+from sobelnet_ros.inference.cpu_tuning import cpu_has_native_bf16
+
 print(f"torch {torch.__version__}, built with CUDA {torch.version.cuda}, "
-      f"{torch.get_num_threads()} CPU threads")
+      f"{torch.get_num_threads()} CPU threads, native CPU bf16: {cpu_has_native_bf16()}")
 if sys.argv[1] == "cuda":
     assert torch.cuda.is_available(), "no CUDA device visible to torch"
     print(f"GPU: {torch.cuda.get_device_name()}, capability {torch.cuda.get_device_capability()}")
