@@ -147,6 +147,11 @@ def _undistorted_log(log: TrackLog, camera: CameraModel | None) -> TrackLog:
     return out
 
 
+def _median(errors: np.ndarray) -> float | None:
+    finite = errors[np.isfinite(errors)]
+    return float(np.median(finite)) if len(finite) else None
+
+
 def _true_fundamentals(poses: list[np.ndarray | None], camera: CameraModel):
     def fundamental(a: int, b: int) -> np.ndarray | None:
         if poses[a] is None or poses[b] is None:
@@ -170,6 +175,7 @@ def _figures(log: TrackLog, steps, times: dict, reference: dict, truth) -> dict[
         "ms_per_frame_median": float(statistics.median(times["total"])),
         "ms_per_frame_mean": float(np.mean(times["total"])),
         "reference_epipolar_within_1px": share_within(reference_errors, EPIPOLAR_BOUND_PX),
+        "reference_epipolar_median_px": _median(reference_errors),
         "true_epipolar_within_1px": None,
     }
     if times["split"]:
