@@ -127,7 +127,7 @@ def _gray(frame) -> np.ndarray:
     dtype = (
         np.dtype(">u2" if frame.is_bigendian else "<u2")
         if frame.encoding == "mono16"
-        else np.uint8
+        else np.dtype(np.uint8)
     )
     count = channels[frame.encoding]
     rows = np.frombuffer(frame.data, np.uint8).reshape(frame.height, frame.step)

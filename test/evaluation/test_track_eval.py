@@ -180,3 +180,47 @@ def test_track_eval_command_writes_reports(tmp_path):
         )
         == 2
     )
+
+
+@pytest.mark.parametrize("image_format", ["mono8", "rgb8", "png"])
+def test_bag_frames_reach_the_trackers_unchanged(tmp_path, image_format):
+    pytest.importorskip("rosbags", reason="rosbags is not installed")
+    from sobelnet_ros.cli.main import main
+    from sobelnet_ros.cli.track_eval import _bag_sequence
+    from sobelnet_ros.ros.bench.bag_writer import write_image_bag
+
+    frames = _translated_frames(4, 2.0)
+    images = (
+        frames
+        if image_format == "mono8"
+        else [cv2.cvtColor(f, cv2.COLOR_GRAY2RGB) for f in frames]
+    )
+    bag = tmp_path / "run"
+    write_image_bag(
+        bag,
+        [(1_000_000_000 + 100_000_000 * i, im) for i, im in enumerate(images)],
+        image_format=image_format,
+    )
+    sequence = _bag_sequence(str(bag), None, None)
+    assert len(sequence.frames) == 4
+    assert sequence.stamps[1] - sequence.stamps[0] == pytest.approx(0.1)
+    for got, want in zip(sequence.frames, frames, strict=True):
+        assert np.abs(got.astype(int) - want).max() <= 1  # RGB -> gray rounds
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "track-eval",
+                "--bag",
+                str(bag),
+                "--methods",
+                "klt",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    result = json.loads((out / "tracks.json").read_text())
+    assert result["sequences"][0]["frames"] == 4
