@@ -39,6 +39,7 @@ from ..evaluation.methods import BASELINES, build_methods
 from ..evaluation.report import markdown_report, write_reports
 from ..evaluation.runner import PartialEvaluation, ProtocolConfig, evaluate
 from ..evaluation.synthetic import synthetic_sequences
+from ..inference.quantize import DESCRIPTOR_FORMATS
 from .options import add_extractor_arguments, extractor_from_args
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(DEFAULT_METHODS),
         help="comma-separated: ours, orb, sift, akaze, or module:callable (default: all four)",
     )
+    parser.add_argument(
+        "--descriptor-format",
+        choices=DESCRIPTOR_FORMATS,
+        default="float32",
+        help="descriptors of 'ours' as the extractor gives them (float32) or as the node's "
+        "default 'features' carry them (int8, read back); default: float32",
+    )
     parser.add_argument("--out", default="sobelnet_eval", help="folder for the reports")
     parser.add_argument("--no-resume", action="store_true", help="ignore a stopped run's cache")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
@@ -85,7 +93,12 @@ def run(args: argparse.Namespace) -> int:
     if args.keypoint_stats is not None:
         return _run_keypoint_stats(args, names)
     sequences, dataset = _sequences(args)
-    methods = build_methods(names, args.max_keypoints, ours=lambda: extractor_from_args(args))
+    methods = build_methods(
+        names,
+        args.max_keypoints,
+        ours=lambda: extractor_from_args(args),
+        descriptor_format=args.descriptor_format,
+    )
     protocol = ProtocolConfig()
     out = Path(args.out)
     meta = {

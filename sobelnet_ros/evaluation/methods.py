@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ..inference import FeatureExtractor
+from ..inference.quantize import round_trip
 
 BASELINES = ("orb", "sift", "akaze")
 AKAZE_THRESHOLD = 1e-4  # below OpenCV's 1e-3 so that most images reach the budget [ours]
@@ -42,21 +43,31 @@ class Method(Protocol):
 
 
 class OursMethod:
-    """The FeatureExtractor (SobelNet + DesNet), L2 descriptors."""
+    """The FeatureExtractor (SobelNet + DesNet), L2 descriptors.
+
+    ``descriptor_format`` ``int8`` matches the descriptors as a reader of the
+    node's default ``features`` gets them (quantised, read back); ``float32``
+    as the extractor returns them.
+    """
 
     metric = "l2"
 
-    def __init__(self, extractor: FeatureExtractor, name: str = "ours") -> None:
+    def __init__(
+        self, extractor: FeatureExtractor, name: str = "ours", descriptor_format: str = "float32"
+    ) -> None:
+        round_trip(np.zeros((0, 1), np.float32), descriptor_format)  # checks the name now
         self.extractor = extractor
         self.name = name
+        self.descriptor_format = descriptor_format
 
     def extract(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         features = self.extractor.extract(image)
-        return features.keypoints, features.descriptors
+        return features.keypoints, round_trip(features.descriptors, self.descriptor_format)
 
     def describe(self) -> dict[str, Any]:
         config = self.extractor.config
         return {
+            "descriptor_format": self.descriptor_format,
             "weights": self.extractor.describe_sources(),
             "device": str(self.extractor.device),
             "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
@@ -125,18 +136,22 @@ def load_user_method(spec: str, max_keypoints: int) -> Method:
 
 
 def build_methods(
-    names: list[str], max_keypoints: int, ours: Callable[[], FeatureExtractor] | None = None
+    names: list[str],
+    max_keypoints: int,
+    ours: Callable[[], FeatureExtractor] | None = None,
+    descriptor_format: str = "float32",
 ) -> list[Method]:
     """Methods from CLI names: ``ours``, ``orb``, ``sift``, ``akaze`` or ``module:callable``.
 
-    ``ours`` builds the FeatureExtractor only when ``"ours"`` is asked for.
+    ``ours`` builds the FeatureExtractor only when ``"ours"`` is asked for;
+    ``descriptor_format`` is that of its descriptors (see ``OursMethod``).
     """
     methods: list[Method] = []
     for name in names:
         if name == "ours":
             if ours is None:
                 raise ValueError("method 'ours' needs an extractor")
-            methods.append(OursMethod(ours()))
+            methods.append(OursMethod(ours(), descriptor_format=descriptor_format))
         elif name in BASELINES:
             methods.append(OpenCVMethod(name, max_keypoints))
         elif ":" in name:

@@ -40,7 +40,7 @@ from .startup import StartupError, declare_parameters, first_line, start_engine
 from .stats import NodeStats, merged_totals
 
 NODE_NAME = "sobelnet_detector"
-DEBUG_OPTIONS = ("debug_image.enabled", "debug_image.radius")
+OUTPUT_OPTIONS = ("debug_image.enabled", "debug_image.radius", "descriptor_format")
 _THROTTLE_S = 5.0
 
 
@@ -62,7 +62,7 @@ class DetectorNode(Node):
         self.stats = NodeStats()
         self._recent = RecentCounts(self.stats.window_s)
         self._options = {name: params[name] for name in EXTRACTOR_OPTIONS}
-        self._debug = {name: params[name] for name in DEBUG_OPTIONS}
+        self._outputs = {name: params[name] for name in OUTPUT_OPTIONS}
         self._max_side = params["resize_max_side"]
         self.extractor, self.engine = start_engine(params, self.get_logger().error)
         self._bridge = load_cv_bridge()
@@ -151,7 +151,7 @@ class DetectorNode(Node):
             self._reject("decode_error", f"{type(error).__name__}: {error}")
             return
         work, scale = downscale(image, self._max_side)
-        keep = self._debug["debug_image.enabled"] and self._debug_pub.get_subscription_count()
+        keep = self._outputs["debug_image.enabled"] and self._debug_pub.get_subscription_count()
         frame = Frame(job.header, job.received, scale, image if keep else None)
         self.engine.submit(work, frame)  # drops are counted by the engine
 
@@ -183,15 +183,16 @@ class DetectorNode(Node):
         features = result.features
         keypoints = to_input_pixels(features.keypoints, frame.scale)
         try:
+            descriptors, form = features.descriptors, self._outputs["descriptor_format"]
             self._features_pub.publish(
-                features_to_cloud(frame.header, keypoints, features.scores, features.descriptors)
+                features_to_cloud(frame.header, keypoints, features.scores, descriptors, form)
             )
             self._keypoints_pub.publish(
                 features_to_cloud(frame.header, keypoints, features.scores)
             )
             debug = frame.image is not None and self._debug_pub.get_subscription_count() > 0
             if debug:
-                radius = self._debug["debug_image.radius"]
+                radius = self._outputs["debug_image.radius"]
                 self._debug_pub.publish(
                     debug_image_msg(frame.header, frame.image, keypoints, features.scores, radius)
                 )
@@ -221,15 +222,15 @@ class DetectorNode(Node):
     # Run-time parameters: all checked, then all applied
 
     def _on_set_parameters(self, parameters: list[Any]) -> SetParametersResult:
-        options, debug = dict(self._options), dict(self._debug)
+        options, outputs = dict(self._options), dict(self._outputs)
         for parameter in parameters:
             reason = check_value(parameter.name, parameter.value)
             if reason:
                 return SetParametersResult(successful=False, reason=reason)
             if parameter.name in options:
                 options[parameter.name] = parameter.value
-            elif parameter.name in debug:
-                debug[parameter.name] = parameter.value
+            elif parameter.name in outputs:
+                outputs[parameter.name] = parameter.value
         changed = {k: v for k, v in options.items() if v != self._options[k]}
         try:
             self.extractor.config.with_options(**options)  # the extractor's own checks
@@ -237,7 +238,7 @@ class DetectorNode(Node):
             return SetParametersResult(successful=False, reason=str(error))
         if changed:
             self.engine.configure(**changed)
-        self._options, self._debug = options, debug
+        self._options, self._outputs = options, outputs
         return SetParametersResult(successful=True)
 
     # Shutdown

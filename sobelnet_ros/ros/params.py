@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..inference.extractor import RUNTIME_OPTIONS
+from ..inference.quantize import DESCRIPTOR_FORMATS
 from ..inference.types import HALF_DTYPES, MAX_KEYPOINTS_LIMIT
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ SPECS: dict[str, Spec] = {
     "qos_reliability": Spec("best_effort", "input QoS reliability",
                             choices=("best_effort", "reliable")),
     "qos_depth": Spec(5, "input QoS history depth (keep last)", 1, 1000),
+    "descriptor_format": Spec("int8", "descriptors in 'features': int8 (value / 127 ~ component,"
+                              " D bytes a point) or float32 (4 D bytes)",
+                              choices=DESCRIPTOR_FORMATS, runtime=True),
     "debug_image.enabled": Spec(True, "publish 'debug_image' while it has subscribers",
                                 runtime=True),
     "debug_image.radius": Spec(3, "radius of the keypoint circles in 'debug_image', px", 1, 50,

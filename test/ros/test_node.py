@@ -157,8 +157,8 @@ def test_every_encoding_gives_features(peer, reference, textured_image, encoding
     assert cloud is not None, f"no features for {encoding}"
     assert cloud.header == msg.header
     assert (cloud.height, cloud.point_step, cloud.is_dense, cloud.is_bigendian) == (
-        1, 12 + 4 * 128, True, False,
-    )  # fmt: skip
+        1, 12 + 128, True, False,
+    )  # int8 descriptors by default  # fmt: skip
     features = cloud_to_features(cloud)
     assert 0 < len(features) <= MAX_KEYPOINTS
     height, width = textured_image.shape[:2]
@@ -177,7 +177,8 @@ def test_every_encoding_gives_features(peer, reference, textured_image, encoding
         # mono16 reaches the networks 1 ulp away from mono8; with bf16 networks that moves
         # scores by ~5e-4, and the sub-pixel fit divides by the peak's curvature: 0.0015 px.
         assert np.allclose(features.keypoints, want.keypoints, atol=0.01)
-        assert np.allclose(features.descriptors, want.descriptors, atol=1e-3)
+        # int8 on the wire: half a step of 1/127, plus the bf16 difference above
+        assert np.allclose(features.descriptors, want.descriptors, atol=1e-3 + 0.5 / 127)
 
 
 def test_malformed_frames_are_rejected_and_counted(peer, detector, textured_image):
@@ -245,8 +246,14 @@ def test_parameters_change_at_run_time_all_or_nothing(peer, textured_image):
     assert len(cloud_to_features(peer.send(encode(textured_image, "rgb8")))) == 40
 
     ok = peer.call(SetParameters, f"{node}/set_parameters", SetParameters.Request(
-        parameters=[_param("max_keypoints", MAX_KEYPOINTS)]))  # fmt: skip
+        parameters=[_param("descriptor_format", "float32")]))  # fmt: skip
     assert ok.results[0].successful
+    assert peer.send(encode(textured_image, "rgb8")).point_step == 12 + 4 * 128
+
+    ok = peer.call(SetParameters, f"{node}/set_parameters", SetParameters.Request(
+        parameters=[_param("max_keypoints", MAX_KEYPOINTS),
+                    _param("descriptor_format", "int8")]))  # fmt: skip
+    assert all(r.successful for r in ok.results)
 
 
 def test_debug_image_only_while_subscribed(peer, textured_image):
