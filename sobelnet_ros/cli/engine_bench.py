@@ -292,7 +292,7 @@ def format_report(data: dict) -> str:
     ]
     head = (
         f"{'variant':<28}{'p50 ms':>8}{'p99 ms':>8}{'fps@1':>9}{'fps@2':>9}{'fps@3':>9}"
-        f"{'kernels':>9}{'aten':>7}{'kp<.5px':>8}{'cos':>6}"
+        f"{'kernels':>9}{'aten':>7}{'kp<.5px':>8}{'cos':>6}{'wall s':>8}"
     )
     for size, variants in data["sizes"].items():
         lines += [f"\n{size}", head]
@@ -306,7 +306,7 @@ def format_report(data: dict) -> str:
                 f"{f['fps_in_flight_1']:>9.1f}{f['fps_in_flight_2']:>9.1f}"
                 f"{f['fps_in_flight_3']:>9.1f}{_cell(per, 'kernels', 9, 0)}"
                 f"{_cell(per, 'aten_calls', 7, 0)}{_cell(agree, 'keypoints_within_0.5px', 8, 3)}"
-                f"{_cell(agree, 'min_descriptor_cosine', 6, 3)}"
+                f"{_cell(agree, 'min_descriptor_cosine', 6, 3)}{f['wall_s']:>8.1f}"
             )
         for name, f in variants.items():
             if f.get("stage_ms"):

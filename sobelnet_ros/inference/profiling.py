@@ -15,7 +15,8 @@ def kernels_per_frame(engine: Any, image: np.ndarray, frames: int = 3) -> dict[s
 
     Returns per frame: ``kernels`` (CUDA kernels, 0 without CUDA), ``copies``
     (CUDA memcpy/memset) and ``aten_calls`` (ATen operator calls seen on the
-    host, nested calls included), with ``frames``.
+    host, nested calls included), with ``frames``. ATen calls made on engine
+    worker threads (the CPU engines) are not seen: there they read 0.
     """
     engine.submit(image)  # captures and allocations happen before the profile
     engine.wait()
