@@ -283,3 +283,15 @@ def test_bridging_follows_points_the_detector_missed(photo_features):
     for f, i in zip(features[:3], images[:3], strict=True):
         unbridged.update(f, image=i)
     assert unbridged.update(thinned, image=images[3]).bridged == 0
+
+
+@pytest.mark.cuda
+def test_cuda_tracks_like_the_cpu():
+    results = {}
+    for device in ("cpu", "cuda"):
+        scene = Scene()  # the same noise for both
+        tracker = DescriptorTracker(device=device)
+        results[device] = [tracker.update(scene.features(f)[0]) for f in range(4)]
+    for cpu, cuda in zip(results["cpu"], results["cuda"], strict=True):
+        np.testing.assert_array_equal(cpu.ids, cuda.ids)
+        np.testing.assert_allclose(cpu.keypoints, cuda.keypoints)
