@@ -24,7 +24,7 @@ class TrackerConfig:
     epipolar_px: float = 0.8  # px, largest distance of a step from its epipolar line
     verify_method: str = "ransac"  # "ransac" or "magsac" (OpenCV USAC MAGSAC++, slower)
     min_verify: int = 15  # matches needed to estimate a fundamental matrix
-    refine_window_px: int = 17  # px, Lucas-Kanade window refining steps (images given); 0: off
+    refine_window_px: int = 11  # px, Lucas-Kanade window refining steps (images given); 0: off
     refine_max_px: float = 1.5  # px, farthest a refinement may move a detection
     refine_reject: bool = True  # drop a match whose refinement fails or goes farther
     bridge_frames: int = 3  # frames in a row a track may be followed without a detection
