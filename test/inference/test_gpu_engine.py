@@ -98,9 +98,7 @@ def test_drops_and_bad_frames_are_counted_in_order(images):
     for i in range(20):
         engine.submit(images[0], meta=i)
     engine.submit(np.zeros((4, 4), np.uint8), meta="bad")
-    results = []
-    while engine.in_flight():
-        results.append(engine.wait(timeout=30))
+    results = list(iter(engine.wait, None))  # None once nothing is left to hand back
     stats = engine.stats.snapshot()
     assert stats["submitted"] == 21
     dropped = sum(stats["dropped"].values())

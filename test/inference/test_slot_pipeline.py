@@ -286,8 +286,7 @@ def test_host_slots_give_the_extractors_features(host_extractor, textured_image,
         engine.submit(textured_image, meta=i)
         if policy == "drop_oldest":  # one at a time: nothing is dropped
             results.append(engine.wait(timeout=30))
-    while engine.in_flight():
-        results.append(engine.wait(timeout=30))
+    results += iter(engine.wait, None)  # wait() is None once nothing is left to hand back
     engine.close()
     assert [r.meta for r in results] == [0, 1, 2] and all(r.ok for r in results)
     expected = host_extractor.extract(textured_image)
