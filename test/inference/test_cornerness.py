@@ -35,6 +35,11 @@ def test_opencv_and_torch_tensors_agree(textured_image):
         torch.testing.assert_close(
             _mask_opencv(image, floor, ratio), _mask_torch(image, floor, ratio)
         )
+    # A batch of odd-sized images: the last row and column take their neighbours' cells.
+    odd = torch.rand(2, 1, 61, 83, generator=torch.Generator().manual_seed(0))
+    mask = _mask_opencv(odd, 1.0, 0.3)
+    assert mask.shape == odd.shape and 0 < mask.mean() < 1
+    torch.testing.assert_close(mask, _mask_torch(odd, 1.0, 0.3))
 
 
 def test_the_tensor_matches_the_evaluation_measure_on_a_square():

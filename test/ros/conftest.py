@@ -34,8 +34,14 @@ class NodeProcess:
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sobelnet_ros.ros.detector_main", *args, "--ros-args",
-             *ros_args],
+            [
+                sys.executable,
+                "-m",
+                "sobelnet_ros.ros.detector_main",
+                *args,
+                "--ros-args",
+                *ros_args,
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
