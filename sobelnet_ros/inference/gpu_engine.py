@@ -38,6 +38,9 @@ class _Slot:
     """One frame's resources on the GPU."""
 
     def __init__(self, device: torch.device, concurrent: bool, stage_times: bool) -> None:
+        # Made once per slot. torch hands streams out round-robin from a pool of 32 per
+        # device: up to 10 slots get distinct ones; beyond, slots share streams and
+        # only lose overlap (every dependency goes through events and stream waits).
         self.stream = torch.cuda.Stream(device=device)
         self.capture_stream = torch.cuda.Stream(device=device)
         self.side = torch.cuda.Stream(device=device) if concurrent else None

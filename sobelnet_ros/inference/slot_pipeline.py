@@ -190,7 +190,8 @@ class SlotPipeline(EngineLifetime):
                     self._cond.wait(remaining)
 
     def in_flight(self) -> int:
-        """Frames submitted and not yet handed back (pending and failed included)."""
+        """Frames submitted and not yet finished (pending ones included); finished frames
+        not yet handed back are not counted: collect with ``wait()`` until it gives None."""
         with self._cond:
             return len(self._frames)
 
