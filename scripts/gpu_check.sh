@@ -35,7 +35,7 @@ if [ "$rehearse" = 1 ]; then
   # (two sizes, the second small: 1280x720 takes a CPU ~0.3 s a frame).
   export device=cpu
   bench_args=(--runs 1 --warmup 1 --sizes 640x480,320x240)
-  engine_args=(--frames 4 --stage-frames 2 --kernel-frames 1 --sizes 640x480,320x240)
+  engine_args=(--frames 4 --stage-frames 2 --kernel-frames 1 --budget-s 600 --sizes 640x480,320x240)
   limit_cuda=240 limit_cpu=240 limit_bench=120 limit_engine=240
 else
   export device=cuda
