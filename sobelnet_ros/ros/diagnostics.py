@@ -63,6 +63,7 @@ def build_status(
         **{k: f"{v:.2f}" for k, v in window.items() if not math.isnan(v)},
         "in_flight": in_flight,
         "frames_in": totals["frames_in"],
+        "frames_never_received": totals["never_received"],
         "frames_submitted": totals["submitted"],
         "frames_completed": totals["completed"],
         "frames_published": totals["published"],

@@ -33,6 +33,7 @@ from .decode_worker import DecodeWorker
 from .diagnostics import RecentCounts, build_status, problem_totals
 from .encodings import ImageRejected, image_to_array, load_cv_bridge
 from .frames import Frame, debug_image_msg, downscale, to_input_pixels
+from .input_subscription import InputSubscription
 from .params import EXTRACTOR_OPTIONS, check_value
 from .qos import OUTPUT_QOS
 from .signals import StopSignals
@@ -76,7 +77,7 @@ class DetectorNode(Node):
         self._keypoints_pub = self._output(PointCloud2, "keypoints")
         self._debug_pub = self._output(Image, "debug_image")
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._subscription = self._subscribe(params)
+        self._input = self._subscribe(params)
         self._info = self._describe(params)
         self.create_timer(params["diagnostics_period_s"], self._publish_diagnostics)
         self._publisher_thread = threading.Thread(
@@ -84,7 +85,7 @@ class DetectorNode(Node):
         )
         self._publisher_thread.start()
         self.get_logger().info(
-            f"listening on {self._subscription.topic_name} ({params['input_transport']}, "
+            f"listening on {self._input.topic_name} ({params['input_transport']}, "
             f"{self._info['input_qos']}); features {self._info['output_qos']}; device "
             f"{self._info['device']} (requested {params['device']}); weights "
             f"{self.extractor.describe_sources()}"
@@ -97,14 +98,17 @@ class DetectorNode(Node):
             msg_type, topic, OUTPUT_QOS, qos_overriding_options=qos.overridable()
         )
 
-    def _subscribe(self, params: dict[str, Any]) -> Any:
+    def _subscribe(self, params: dict[str, Any]) -> InputSubscription:
         compressed = params["input_transport"] == "compressed"
-        return self.create_subscription(
+        return InputSubscription(
+            self,
             CompressedImage if compressed else Image,
             "image/compressed" if compressed else "image",
             self._on_compressed if compressed else self._on_image,
-            qos.input_qos(params["qos_reliability"], params["qos_depth"]),
-            qos_overriding_options=qos.overridable(),
+            params["qos_reliability"],
+            params["qos_depth"],
+            self._never_received,
+            self.get_logger().warning,
         )
 
     def _describe(self, params: dict[str, Any]) -> dict[str, str]:
@@ -112,8 +116,8 @@ class DetectorNode(Node):
         return {
             "device": str(self.extractor.device),
             "device_requested": params["device"],
-            "input_topic": self._subscription.topic_name,
-            "input_qos": qos.describe(self._subscription),
+            "input_topic": self._input.topic_name,
+            "input_qos": qos.describe(self._input.subscription),
             "output_qos": qos.describe(self._features_pub),
             "model": f"SobelNet + DesNet ({self.extractor.descriptor_dim}-D descriptors)",
             "sobelnet_weights": sources["sobelnet"],
@@ -134,6 +138,15 @@ class DetectorNode(Node):
     def _accept(self, header: Any, decode: Any) -> None:
         self.stats.received()
         self._decoder.put(_Received(header, time.perf_counter(), decode))
+
+    def _never_received(self, count: int) -> None:
+        self.stats.never_received(count)
+        self.get_logger().warning(
+            f"{count} frame(s) sent by the publisher never arrived (lost in transport or pushed"
+            " out of the input queue); a best-effort camera of large frames needs a DDS set-up"
+            " for them (see README)",
+            throttle_duration_sec=_THROTTLE_S,
+        )
 
     def _drop(self, job: _Received, reason: str) -> None:
         self.stats.drop(reason)
@@ -245,7 +258,7 @@ class DetectorNode(Node):
 
     def shutdown(self, drain_timeout_s: float = 5.0) -> dict[str, Any]:
         """Stop taking frames, finish (or count) those in flight, publish them; the totals."""
-        self.destroy_subscription(self._subscription)
+        self._input.close()
         self._decoder.close(timeout=drain_timeout_s)
         self._closing.set()
         self.engine.close(drain=drain_timeout_s > 0, timeout=drain_timeout_s)

@@ -67,8 +67,9 @@ SPECS: dict[str, Spec] = {
     "input_transport": Spec("raw", "raw: sensor_msgs/Image on 'image'; compressed:"
                             " sensor_msgs/CompressedImage on 'image/compressed'",
                             choices=("raw", "compressed")),
-    "qos_reliability": Spec("best_effort", "input QoS reliability",
-                            choices=("best_effort", "reliable")),
+    "qos_reliability": Spec("best_available", "input QoS reliability; best_available: reliable"
+                            " from reliable publishers, best effort from best-effort ones",
+                            choices=("best_available", "best_effort", "reliable")),
     "qos_depth": Spec(5, "input QoS history depth (keep last)", 1, 1000),
     "descriptor_format": Spec("int8", "descriptors in 'features': int8 (value / 127 ~ component,"
                               " D bytes a point) or float32 (4 D bytes)",

@@ -13,7 +13,11 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+# best_available is new in Jazzy; older distros (Humble) take best effort instead
+HAS_BEST_AVAILABLE = hasattr(ReliabilityPolicy, "BEST_AVAILABLE")
+BEST_AVAILABLE = getattr(ReliabilityPolicy, "BEST_AVAILABLE", ReliabilityPolicy.BEST_EFFORT)
 RELIABILITY = {
+    "best_available": BEST_AVAILABLE,  # reliable towards reliable publishers
     "best_effort": ReliabilityPolicy.BEST_EFFORT,
     "reliable": ReliabilityPolicy.RELIABLE,
 }

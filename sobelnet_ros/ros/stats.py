@@ -24,6 +24,7 @@ class NodeStats:
         self.keypoints_total = 0
         self.rejected: Counter = Counter()  # reason -> frames
         self.dropped: Counter = Counter()  # reason -> frames dropped before the engine
+        self.missed = 0  # frames a publisher sent that never reached the callback
         self.unpublished: Counter = Counter()  # reason -> finished frames not published
         self._received: deque[float] = deque()
         self._done: deque[tuple[float, float, int]] = deque()  # (time, latency ms, keypoints)
@@ -37,6 +38,10 @@ class NodeStats:
     def reject(self, reason: str) -> None:
         with self._lock:
             self.rejected[reason] += 1
+
+    def never_received(self, count: int) -> None:
+        with self._lock:
+            self.missed += count
 
     def drop(self, reason: str) -> None:
         with self._lock:
@@ -76,6 +81,7 @@ class NodeStats:
         with self._lock:
             return {
                 "frames_in": self.frames_in,
+                "never_received": self.missed,
                 "published": self.published,
                 "debug_published": self.debug_published,
                 "rejected": dict(self.rejected),

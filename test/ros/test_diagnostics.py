@@ -19,8 +19,9 @@ BUSY = {"input_rate_hz": 10.0, "output_rate_hz": 10.0, "latency_p50_ms": 80.0,
 
 
 def totals(rejected: int = 0, failed: int = 0) -> dict:
-    return {"frames_in": 100, "submitted": 100, "completed": 100 - failed, "published": 90,
-            "debug_published": 0, "rejected": {"too_large": rejected} if rejected else {},
+    return {"frames_in": 100, "never_received": 0, "submitted": 100,
+            "completed": 100 - failed, "published": 90, "debug_published": 0,
+            "rejected": {"too_large": rejected} if rejected else {},
             "dropped": {}, "failed": {"bad_input": failed} if failed else {},
             "unpublished": {}}  # fmt: skip
 
