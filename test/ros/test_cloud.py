@@ -75,7 +75,7 @@ def test_round_trip_and_keypoints_only(features, header, form):
     assert cloud_to_features(light).descriptors.shape == (7, 0)
 
 
-NUMPY_TYPES = {PointField.INT8: "i1", PointField.FLOAT32: "f4"}
+NUMPY_TYPES = {PointField.INT8: "i1", PointField.UINT32: "u4", PointField.FLOAT32: "f4"}
 
 
 def _as_a_generic_reader_sees_it(msg) -> np.ndarray:

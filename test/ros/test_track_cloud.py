@@ -73,3 +73,22 @@ def test_vins_feature_message(tracks):
 )
 def test_camera_info_is_the_image_topics_sibling(image, info):
     assert camera_info_topic(image) == info
+
+
+def test_generic_readers_get_the_documented_values(tracks):
+    from .test_cloud import _as_a_generic_reader_sees_it
+
+    _, ids, ages, velocities, normalised = tracks
+    points = _as_a_generic_reader_sees_it(tracks_to_cloud(Header(), *tracks))
+    assert points["id"].dtype == np.uint32 and points["x"].dtype == np.float32
+    np.testing.assert_array_equal(points["id"], ids)
+    np.testing.assert_array_equal(points["age"], ages)
+    np.testing.assert_array_equal(np.stack([points["vx"], points["vy"]], 1), velocities)
+    np.testing.assert_array_equal(np.stack([points["u"], points["v"]], 1), normalised)
+
+
+def test_sensor_msgs_py_reads_tracks(tracks):
+    point_cloud2 = pytest.importorskip("sensor_msgs_py.point_cloud2", reason="no sensor_msgs_py")
+    points = point_cloud2.read_points(tracks_to_cloud(Header(), *tracks))
+    np.testing.assert_array_equal(points["id"], tracks[1])
+    np.testing.assert_array_equal(points["x"], tracks[0][:, 0])
