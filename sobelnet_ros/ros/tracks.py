@@ -144,7 +144,7 @@ class NodeTracking:
             order = np.argsort(last_ids)
             where = np.clip(np.searchsorted(last_ids[order], ids), 0, len(order) - 1)
             found = last_ids[order][where] == ids if len(order) else np.zeros(len(ids), bool)
-            elapsed = max(stamp - last_stamp, 1e-9)
+            elapsed = stamp - last_stamp if stamp > last_stamp else np.inf  # no time, no speed
             moved[found] = (normalised[found] - last_points[order][where][found]) / elapsed
         self._previous = (ids.copy(), normalised.copy(), stamp)
         return moved

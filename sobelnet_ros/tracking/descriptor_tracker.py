@@ -439,7 +439,8 @@ class DescriptorTracker:
         """The frame's tracks; the first ``len(previous)`` continue a track."""
         keypoints = points.astype(np.float32)
         continued = len(previous)
-        rate = np.maximum(elapsed, 1e-9)[:, None]
+        # a repeated or earlier stamp (a replayed bag) gives no velocity rather than infinity
+        rate = np.where(elapsed > 0, elapsed, np.inf)[:, None]
         velocities = np.zeros((len(keypoints), 2))
         velocities[:continued] = (keypoints[:continued] - previous) / rate
         tracks = Tracks(

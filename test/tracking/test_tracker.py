@@ -296,3 +296,11 @@ def test_cuda_tracks_like_the_cpu():
     for cpu, cuda in zip(results["cpu"], results["cuda"], strict=True):
         np.testing.assert_array_equal(cpu.ids, cuda.ids)
         np.testing.assert_allclose(cpu.keypoints, cuda.keypoints)
+
+
+def test_a_repeated_stamp_gives_no_velocity(scene):
+    tracker = DescriptorTracker()
+    tracker.update(scene.features(0)[0], stamp=5.0)
+    tracks = tracker.update(scene.features(1)[0], stamp=5.0)
+    assert tracks.tracked > 300 and np.isfinite(tracks.velocities).all()
+    assert (tracks.velocities == 0).all()
