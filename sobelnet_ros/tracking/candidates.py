@@ -1,15 +1,90 @@
-"""The first matching pass: each track's most similar detections, gated by position.
+"""The first matching pass: candidate detections of each track, best by descriptor.
 
-Only the ``top_k`` most similar detections of each track are looked at, so
-the spatial gate and the ratio test cost O(T k) rather than O(T N); a true
-match that is not among a track's ``top_k`` most similar detections is left
-to the guided pass.
+With a motion prior, the candidates of a track are the detections inside its
+gate, found by position (``spatial.pairs_within``) and compared one pair at a
+time, so the cost follows the number of pairs in the gates, not tracks x
+detections. Without one (the first frame, or when the prior failed), every
+track is compared with every detection in one matrix product and its
+``top_k`` most similar detections are the candidates.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from .spatial import pairs_within
+
+
+def pair_similarity(
+    templates: tuple[torch.Tensor, ...],
+    descriptors: torch.Tensor,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> np.ndarray:
+    """Cosine similarity of track ``rows`` to detections ``cols``, the best of the
+    track's templates (``(T, D)`` each: its last, and first, descriptor)."""
+    device = descriptors.device
+    index = torch.as_tensor(rows, device=device)
+    chosen = descriptors[torch.as_tensor(cols, device=device)]
+    values = torch.einsum("pd,pd->p", templates[0][index], chosen)
+    for template in templates[1:]:
+        values = torch.maximum(values, torch.einsum("pd,pd->p", template[index], chosen))
+    return values.float().cpu().numpy()
+
+
+def gate_matches(
+    templates: tuple[torch.Tensor, ...],
+    descriptors: torch.Tensor,
+    keypoints: np.ndarray,
+    predicted: np.ndarray,
+    radius: np.ndarray,
+    max_distance: float,
+    ratio: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matches ``(rows, cols)`` among the detections inside each track's gate.
+
+    Args:
+        templates: ``(T, D)`` descriptors per track (last, and first); the best counts.
+        descriptors: ``(N, D)`` the frame's, unit norm; ``keypoints`` ``(N, 2)`` px.
+        predicted: ``(T, 2)`` where each track is expected; ``radius`` ``(T,)`` px.
+        max_distance, ratio: as for ``gated_matches``.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if len(predicted) == 0 or len(keypoints) == 0:
+        return empty, empty
+    rows, cols = _inside_gates(predicted, keypoints, radius)
+    if len(rows) == 0:
+        return empty, empty
+    similarity = pair_similarity(templates, descriptors, rows, cols)
+    order = np.lexsort((-similarity, rows))  # by track, most similar first
+    rows, cols, similarity = rows[order], cols[order], similarity[order]
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    following = np.minimum(first + 1, len(rows) - 1)
+    has_second = (first + 1 < len(rows)) & (rows[following] == rows[first])
+    second = np.where(has_second, similarity[following], -np.inf)
+    best = similarity[first]
+    keep = best >= 1.0 - 0.5 * max_distance**2
+    if ratio is not None:
+        keep &= (2.0 - 2.0 * best) <= ratio**2 * (2.0 - 2.0 * second)
+    first, best = first[keep], best[keep]
+    chosen = one_to_one(rows[first], cols[first], best)
+    return rows[first][chosen].astype(np.int64), cols[first][chosen].astype(np.int64)
+
+
+def _inside_gates(
+    predicted: np.ndarray, keypoints: np.ndarray, radius: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (track, detection) within each track's own radius; one search per radius."""
+    found = [
+        (tracks[near], cols)
+        for size in np.unique(radius)
+        for tracks in [np.flatnonzero(radius == size)]
+        for near, cols in [pairs_within(predicted[tracks], keypoints, float(size))]
+    ]
+    if not found:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate([r for r, _ in found]), np.concatenate([c for _, c in found])
 
 
 def gated_matches(

@@ -28,7 +28,7 @@ import torch
 from ..inference.types import Features
 from .bridge import flow, followed
 from .camera import CameraModel
-from .candidates import gated_matches, one_to_one
+from .candidates import gate_matches, gated_matches, one_to_one, pair_similarity
 from .refine import gray_uint8, refine_steps, refined
 from .spatial import pairs_within
 from .spread import spread_new
@@ -173,36 +173,53 @@ class DescriptorTracker:
         if len(store) == 0 or len(keypoints) == 0:
             self._motion = None
             return empty, empty, 0
-        similarity = store.last @ descriptors.T
         self._descriptors = descriptors
         detected = keypoints.copy()
         gated = self._motion is not None and not self._gate_failed
-        rows, cols = self._first_pass(store, keypoints, similarity, gated)
+        rows, cols = self._first_pass(store, keypoints, gated)
         live = int((store.lost == 0).sum())
         self._gate_failed = gated and len(rows) < PRIOR_FAILED_SHARE * live
         if self._gate_failed:  # the motion changed: look everywhere, and next frame too
             keypoints[:] = detected
-            rows, cols = self._first_pass(store, keypoints, similarity, gated=False)
-        rows, cols, guided = self._guided(store, keypoints, similarity, rows, cols)
+            rows, cols = self._first_pass(store, keypoints, gated=False)
+        rows, cols, guided = self._guided(store, keypoints, rows, cols)
         return rows, cols, guided
 
     def _first_pass(
-        self, store: TrackStore, keypoints: np.ndarray, similarity: torch.Tensor, gated: bool
+        self, store: TrackStore, keypoints: np.ndarray, gated: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Descriptor matches (gated by the motion prior if ``gated``), refined and verified."""
+        """Descriptor matches (inside the motion prior's gates if ``gated``), refined and
+        verified."""
         c = self.config
-        rows, cols = gated_matches(
-            similarity,
-            keypoints,
-            store.predicted if gated else None,
-            c.gate_px + c.gate_growth_px * store.lost,
-            c.top_k,
-            c.max_distance,
-            c.ratio,
-            (store.first, self._descriptors) if c.history else None,
-        )
+        templates = self._templates(store)
+        radius = c.gate_px + c.gate_growth_px * store.lost
+        if gated:
+            rows, cols = gate_matches(
+                templates,
+                self._descriptors,
+                keypoints,
+                store.predicted,
+                radius,
+                c.max_distance,
+                c.ratio,
+            )
+        else:
+            rows, cols = gated_matches(
+                store.last @ self._descriptors.T,
+                keypoints,
+                None,
+                radius,
+                c.top_k,
+                c.max_distance,
+                c.ratio,
+                (store.first, self._descriptors) if c.history else None,
+            )
         agree = self._refine(store, keypoints, rows, cols)
         return self._verify(store, keypoints, rows[agree], cols[agree])
+
+    def _templates(self, store: TrackStore) -> tuple[torch.Tensor, ...]:
+        """Each track's descriptors to compare: its last, and its first (``history``)."""
+        return (store.last, store.first) if self.config.history else (store.last,)
 
     def _refine(
         self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
@@ -300,7 +317,6 @@ class DescriptorTracker:
         self,
         store: TrackStore,
         keypoints: np.ndarray,
-        similarity: torch.Tensor,
         rows: np.ndarray,
         cols: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -323,13 +339,9 @@ class DescriptorTracker:
             <= c.epipolar_px
         )
         near_rows, near_cols = near_rows[on_line], near_cols[on_line]
-        index = torch.as_tensor(free_rows[near_rows], device=self.device)
-        columns = torch.as_tensor(free_cols[near_cols], device=self.device)
-        values = similarity[index, columns]
-        if c.history:
-            again = (store.first[index] * self._descriptors[columns]).sum(dim=1)
-            values = torch.maximum(values, again)
-        values = values.float().cpu().numpy()
+        values = pair_similarity(
+            self._templates(store), self._descriptors, free_rows[near_rows], free_cols[near_cols]
+        )
         similar = values >= 1.0 - 0.5 * c.guided_max_distance**2
         chosen = one_to_one(near_rows[similar], near_cols[similar], values[similar])
         pairs = np.stack([near_rows[similar][chosen], near_cols[similar][chosen]], axis=1)
