@@ -37,11 +37,16 @@ if [ "$rehearse" = 1 ]; then
   bench_args=(--runs 1 --warmup 1 --sizes 640x480,320x240)
   engine_args=(--frames 4 --stage-frames 2 --kernel-frames 1 --budget-s 600 --sizes 640x480,320x240)
   limit_cuda=240 limit_cpu=240 limit_bench=120 limit_engine=240
+  # make test runs every CPU test in CI; the cuda_tests step imports every test module
+  # here (no ROS), so the CPU step runs only the engine's scheduling tests.
+  cpu_tests=(test/inference/test_slot_pipeline.py test/inference/test_packed.py
+    test/inference/test_engine.py)
 else
   export device=cuda
   bench_args=(--runs 40 --warmup 5)
   engine_args=(--frames 300 --stage-frames 50 --kernel-frames 3 --budget-s 120)
   limit_cuda=100 limit_cpu=45 limit_bench=45 limit_engine=150
+  cpu_tests=(test/inference test/models)
 fi
 weights=()
 [ -f weights/sobelnet.safetensors ] && [ -f weights/desnet.safetensors ] || weights=(--random-weights)
@@ -133,7 +138,7 @@ fi
 # left to engine_bench, whose agreement columns check every variant's output); then
 # the CPU tests of the inference and model code on this host (its CPU may pick bf16).
 step cuda_tests "$limit_cuda" "${pytest[@]}" -m "cuda and not slow" test
-step cpu_tests "$limit_cpu" "${pytest[@]}" -m "not cuda and not slow" test/inference test/models
+step cpu_tests "$limit_cpu" "${pytest[@]}" -m "not cuda and not slow" "${cpu_tests[@]}"
 step bench "$limit_bench" "$py" -m sobelnet_ros.cli.main bench --device "$device" \
   "${weights[@]}" "${bench_args[@]}" --json "$out/bench.json"
 step engine_bench "$limit_engine" "$py" -m sobelnet_ros.cli.main engine-bench \
