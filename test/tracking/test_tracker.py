@@ -304,3 +304,12 @@ def test_a_repeated_stamp_gives_no_velocity(scene):
     tracks = tracker.update(scene.features(1)[0], stamp=5.0)
     assert tracks.tracked > 300 and np.isfinite(tracks.velocities).all()
     assert (tracks.velocities == 0).all()
+
+
+def test_too_few_points_to_verify_still_track_with_images():
+    few = Scene(count=10)
+    tracker = DescriptorTracker()
+    image = np.random.default_rng(0).integers(0, 255, (480, 640), dtype=np.uint8)
+    first = tracker.update(few.features(0)[0], image=image)
+    second = tracker.update(few.features(1)[0], image=image)  # under min_verify: no F
+    assert len(first) == 10 and second.tracked > 0

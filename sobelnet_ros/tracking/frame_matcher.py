@@ -1,0 +1,324 @@
+"""One frame's matching: which tracks the frame's detections continue, and which the
+patches follow where nothing was detected.
+
+1. *First pass.* Every live track, and every track lost in the last
+   ``memory_frames`` frames, is compared by the nearer of its last and its
+   first descriptor (the track's history, so a slowly drifting appearance still
+   matches) with the detections inside its gate around where the last frame's
+   image motion predicts it (``gate_px``, wider while a track is lost), or with
+   every detection when there is no prior or the gates found too little. The
+   best candidate of each track, if close and clearly better than the second
+   (ratio test), matches; each detection goes to one track.
+2. *Refinement.* Lucas-Kanade from a continued track's last position to its
+   match measures the step to sub-pixel accuracy; a match its patch does not
+   follow is dropped (``refine.py``).
+3. *Epipolar check.* A fundamental matrix (RANSAC, refitted) of the steps from
+   the last frame drops steps farther than ``epipolar_px`` from their epipolar
+   line; tracks found again after a gap are checked against one fitted to the
+   verified tracks that span the same gap.
+4. *Guided pass.* Live tracks still unmatched are looked for within
+   ``guided_px`` of where this frame's motion puts them and on their epipolar
+   line, with a looser descriptor bound.
+5. *Second look.* One Lucas-Kanade call refines the guided steps and follows
+   the live tracks still unmatched, for at most ``bridge_frames`` frames in a
+   row (``bridge.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .bridge import flow, followed
+from .candidates import gate_matches, gated_matches, one_to_one, pair_similarity
+from .refine import refine_steps, refined
+from .spatial import pairs_within
+from .store import TrackStore
+from .types import TrackerConfig
+from .verify import (
+    apply_motion,
+    epipolar_distances,
+    fit_fundamental,
+    fundamental_inliers,
+    image_motion,
+)
+
+PRIOR_FAILED_SHARE = 0.25  # fewer live tracks matched in the gate: match again without it
+
+
+@dataclass
+class FrameMatches:
+    """What one frame continues: store ``rows`` matched to detection ``cols``, and the
+    ``bridged`` rows followed to ``bridged_at`` without a detection."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    bridged: np.ndarray
+    bridged_at: np.ndarray
+
+
+class FrameMatcher:
+    """The matching of one frame (the passes above), given the tracker's state.
+
+    Args:
+        config: the tracker's options.
+        images: (last, this) frame as uint8 gray, or None without images.
+        motion: the last frame's 2x3 image motion, or None.
+        gate_failed: the last frame's gates found too little.
+
+    After ``run``, ``motion``, ``fundamental`` and ``gate_failed`` describe this frame.
+    """
+
+    def __init__(
+        self,
+        config: TrackerConfig,
+        images: tuple[np.ndarray, np.ndarray] | None,
+        motion: np.ndarray | None,
+        gate_failed: bool,
+    ) -> None:
+        self.config = config
+        self.images = images
+        self.motion = motion
+        self.gate_failed = gate_failed
+        self.fundamental: np.ndarray | None = None
+
+    def run(
+        self, store: TrackStore, keypoints: np.ndarray, descriptors: torch.Tensor
+    ) -> FrameMatches:
+        """Match the frame (``keypoints`` are refined in place)."""
+        rows, cols, guided = self.match(store, keypoints, descriptors)
+        return FrameMatches(*self._second_look(store, keypoints, rows, cols, guided))
+
+    def match(
+        self, store: TrackStore, keypoints: np.ndarray, descriptors: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Rows of the store and columns of the frame that continue each other, and how
+        many of them (the last) the guided pass found."""
+        empty = np.zeros(0, dtype=np.int64)
+        if len(store) == 0 or len(keypoints) == 0:
+            self.motion = None
+            return empty, empty, 0
+        self.descriptors = descriptors
+        detected = keypoints.copy()
+        gated = self.motion is not None and not self.gate_failed
+        rows, cols = self._first_pass(store, keypoints, gated)
+        live = int((store.lost == 0).sum())
+        self.gate_failed = gated and len(rows) < PRIOR_FAILED_SHARE * live
+        if self.gate_failed:  # the motion changed: look everywhere, and next frame too
+            keypoints[:] = detected
+            rows, cols = self._first_pass(store, keypoints, gated=False)
+        rows, cols, guided = self._guided(store, keypoints, rows, cols)
+        return rows, cols, guided
+
+    def _first_pass(
+        self, store: TrackStore, keypoints: np.ndarray, gated: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Descriptor matches (inside the motion prior's gates if ``gated``), refined and
+        verified."""
+        c = self.config
+        templates = self._templates(store)
+        radius = c.gate_px + c.gate_growth_px * store.lost
+        if gated:
+            rows, cols = gate_matches(
+                templates,
+                self.descriptors,
+                keypoints,
+                store.predicted,
+                radius,
+                c.max_distance,
+                c.ratio,
+            )
+        else:
+            rows, cols = gated_matches(
+                store.last @ self.descriptors.T,
+                keypoints,
+                None,
+                radius,
+                c.top_k,
+                c.max_distance,
+                c.ratio,
+                (store.first, self.descriptors) if c.history else None,
+            )
+        agree = self._refine(store, keypoints, rows, cols)
+        return self._verify(store, keypoints, rows[agree], cols[agree])
+
+    def _templates(self, store: TrackStore) -> tuple[torch.Tensor, ...]:
+        """Each track's descriptors to compare: its last, and its first (``history``)."""
+        return (store.last, store.first) if self.config.history else (store.last,)
+
+    def _refine(
+        self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray:
+        """Move the detections that continue a track from the last frame to where
+        Lucas-Kanade puts the track's last position (in place).
+
+        Returns which matches to keep: with ``refine_reject``, a match whose
+        patch does not follow it (Lucas-Kanade fails or lands more than
+        ``refine_max_px`` away) is dropped as a likely wrong match.
+        """
+        agree = np.ones(len(rows), dtype=bool)
+        if self.images is None or len(rows) == 0:
+            return agree
+        continued = np.flatnonzero(store.lost[rows] == 0)
+        c = self.config
+        keypoints[cols[continued]], followed = refine_steps(
+            *self.images,
+            store.positions[rows[continued]],
+            keypoints[cols[continued]],
+            c.refine_window_px,
+            c.refine_max_px,
+        )
+        if c.refine_reject:
+            agree[continued] = followed
+        return agree
+
+    def _verify(
+        self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the matches consistent with the epipolar geometry of their frame gap.
+
+        Tracks seen in the last frame are checked by RANSAC; tracks found again
+        after a gap by a fundamental matrix fitted to the verified tracks that
+        were also seen at the start of that gap.
+        """
+        c = self.config
+        continued = store.lost[rows] == 0
+        before = store.positions[rows[continued]]
+        after = keypoints[cols[continued]]
+        self.fundamental = None
+        if continued.sum() < c.min_verify:
+            keep = continued  # too few to check: trust the gate
+        else:
+            F, inliers = fundamental_inliers(before, after, c.epipolar_px, c.verify_method)
+            self.fundamental = F
+            keep = np.zeros(len(rows), dtype=bool)
+            keep[np.flatnonzero(continued)] = inliers
+        chain = np.flatnonzero(keep)
+        lags = store.lost[rows] + 1
+        for lag in np.unique(lags[lags > 1]):
+            gap = np.flatnonzero(lags == lag)
+            keep[gap] = self._gap_consistent(store, keypoints, rows, cols, chain, gap, int(lag))
+        rows, cols = rows[keep], cols[keep]
+        continued = store.lost[rows] == 0
+        self.motion = image_motion(store.positions[rows[continued]], keypoints[cols[continued]])
+        return rows, cols
+
+    def _gap_consistent(
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        chain: np.ndarray,
+        gap: np.ndarray,
+        lag: int,
+    ) -> np.ndarray:
+        """Which matches in ``gap`` (seen ``lag`` frames ago) fit the epipolar geometry."""
+        threshold = self.config.epipolar_px
+        before = store.lag_position(rows[chain], lag)
+        known = np.isfinite(before).all(axis=1)
+        if known.sum() < self.config.min_verify:  # no verified chain: check the gap on its own
+            if len(gap) < self.config.min_verify:
+                return np.zeros(len(gap), dtype=bool)
+            _, inliers = fundamental_inliers(
+                store.lag_position(rows[gap], lag),
+                keypoints[cols[gap]],
+                threshold,
+                self.config.verify_method,
+            )
+            return inliers
+        before, after = before[known], keypoints[cols[chain[known]]]
+        F = fit_fundamental(before, after)
+        if F is not None:  # once more without the tracks that drifted over the gap
+            close = epipolar_distances(F, before, after) <= 2.0 * threshold
+            F = fit_fundamental(before[close], after[close])
+        if F is None:
+            return np.zeros(len(gap), dtype=bool)
+        distances = epipolar_distances(F, store.lag_position(rows[gap], lag), keypoints[cols[gap]])
+        with np.errstate(invalid="ignore"):
+            return distances <= threshold
+
+    def _guided(
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Look again for live tracks near where this frame's motion puts them; the
+        matches with the new ones last, and how many are new."""
+        c = self.config
+        F, motion = self.fundamental, self.motion
+        if c.guided_px <= 0 or F is None or motion is None:
+            return rows, cols, 0
+        free_rows = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
+        free_cols = np.setdiff1d(np.arange(len(keypoints)), cols)
+        if len(free_rows) == 0 or len(free_cols) == 0:
+            return rows, cols, 0
+        before = store.positions[free_rows]
+        near_rows, near_cols = pairs_within(
+            apply_motion(motion, before), keypoints[free_cols], c.guided_px
+        )
+        on_line = (
+            epipolar_distances(F, before[near_rows], keypoints[free_cols[near_cols]])
+            <= c.epipolar_px
+        )
+        near_rows, near_cols = near_rows[on_line], near_cols[on_line]
+        values = pair_similarity(
+            self._templates(store), self.descriptors, free_rows[near_rows], free_cols[near_cols]
+        )
+        similar = values >= 1.0 - 0.5 * c.guided_max_distance**2
+        chosen = one_to_one(near_rows[similar], near_cols[similar], values[similar])
+        pairs = np.stack([near_rows[similar][chosen], near_cols[similar][chosen]], axis=1)
+        rows = np.concatenate([rows, free_rows[pairs[:, 0]]])
+        cols = np.concatenate([cols, free_cols[pairs[:, 1]]])
+        return rows, cols, len(pairs)
+
+    def _second_look(
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        guided: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One Lucas-Kanade call refines the guided pass's steps and follows the live
+        tracks still unmatched (``bridge.py``).
+
+        Returns the matches (wrong guided ones dropped) and the followed rows with
+        their positions.
+        """
+        c = self.config
+        empty = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+        if self.images is None:
+            return (rows, cols, *empty)
+        free = np.zeros(0, dtype=np.int64)
+        if c.bridge_frames > 0 and self.fundamental is not None:
+            free = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
+            free = free[store.bridged[free] < c.bridge_frames]
+        checked = len(rows) - guided
+        moving = np.concatenate([rows[checked:], free])
+        before = store.positions[moving]
+        expected = store.positions[free]
+        if self.motion is not None:
+            expected = apply_motion(self.motion, expected)
+        start = np.concatenate([keypoints[cols[checked:]], expected])
+        at, converged = flow(*self.images, before, start, c.refine_window_px)
+        keypoints[cols[checked:]], agree = refined(
+            keypoints[cols[checked:]], at[:guided], converged[:guided], c.refine_max_px
+        )
+        keep = np.ones(len(rows), dtype=bool)
+        if c.refine_reject:
+            keep[checked:] = agree
+        found = followed(
+            *self.images, before[guided:], at[guided:], converged[guided:], c.refine_window_px
+        )
+        if self.fundamental is None:  # nothing to check the followed steps against
+            found[:] = False
+        else:
+            with np.errstate(invalid="ignore"):
+                distances = epipolar_distances(self.fundamental, before[guided:], at[guided:])
+                found &= distances <= c.epipolar_px
+        return rows[keep], cols[keep], free[found], at[guided:][found]
