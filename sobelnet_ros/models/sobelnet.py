@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -80,10 +82,34 @@ class _SobelBlock(nn.Module):
         self.pad = taps // 2
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if image.device.type == "cpu" and image.dtype == torch.float32 and not image.requires_grad:
+            return self._opencv(image)
         x = F.pad(image, (self.pad, self.pad, self.pad, self.pad), mode="replicate")
         if x.device.type == "cpu":
             return self._shifted_sums(x)
         return F.conv2d(F.conv2d(x, self.horizontal), self.vertical, groups=2)
+
+    @torch.compiler.disable  # OpenCV: a compiled graph runs this part as it is
+    def _opencv(self, image: torch.Tensor) -> torch.Tensor:
+        # OpenCV's SIMD separable filter makes each pass one sweep over the
+        # image; the shifted sums below take 9 sweeps per pass (~10x slower).
+        # Same taps, replicated border: equal to float rounding.
+        batch, _, height, width = image.shape
+        out = torch.empty(batch, 2, height, width)
+        grays = image.float().reshape(batch, height, width).numpy()
+        h_taps = self.horizontal.reshape(2, -1).numpy()
+        v_taps = self.vertical.reshape(2, -1).numpy()
+        for gray, edges in zip(grays, out.numpy(), strict=True):
+            for channel in range(2):
+                cv2.sepFilter2D(
+                    np.ascontiguousarray(gray),
+                    cv2.CV_32F,
+                    h_taps[channel],
+                    v_taps[channel],
+                    dst=edges[channel],
+                    borderType=cv2.BORDER_REPLICATE,
+                )
+        return out
 
     def _shifted_sums(self, padded: torch.Tensor) -> torch.Tensor:
         # oneDNN runs 1- and 2-channel convolutions several times slower than

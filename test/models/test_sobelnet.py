@@ -19,14 +19,19 @@ def test_score_map_shape_and_range():
     assert float(scores.min()) >= 0.0 and float(scores.max()) <= 1.0
 
 
-def test_sobel_block_cpu_path_equals_convolution_path():
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["opencv", "shifted_sums"])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_sobel_block_cpu_paths_equal_convolution_path(requires_grad, memory_format):
+    # Without autograd the CPU runs OpenCV's separable filter, with it shifted sums.
     block = _SobelBlock(sigma=1.5, size=7)
-    image = torch.rand(2, 1, 40, 50)
+    image = torch.rand(2, 1, 40, 50).contiguous(memory_format=memory_format)
     padded = torch.nn.functional.pad(image, (4, 4, 4, 4), mode="replicate")
     by_conv = torch.nn.functional.conv2d(
         torch.nn.functional.conv2d(padded, block.horizontal), block.vertical, groups=2
     )
-    assert torch.allclose(block(image), by_conv, atol=1e-6)
+    edges = block(image.requires_grad_(requires_grad))
+    assert edges.requires_grad == requires_grad
+    assert torch.allclose(edges, by_conv, atol=1e-6)
 
 
 def test_sobel_block_gives_signed_gradients():
