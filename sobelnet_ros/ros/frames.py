@@ -22,12 +22,14 @@ class Frame:
         received: ``time.perf_counter()`` when the image callback got it.
         scale: (sx, sy) input pixels per processed pixel; (1, 1) unless resized.
         image: the decoded input, kept only when a debug image will be drawn.
+        work: the image the extractor gets, kept only when tracking (sub-pixel steps).
     """
 
     header: Any
     received: float
     scale: tuple[float, float] = (1.0, 1.0)
     image: np.ndarray | None = None
+    work: np.ndarray | None = None
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, tuple[float, float]]:
@@ -52,14 +54,23 @@ def debug_image_msg(
     header: Any, image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, radius: int
 ) -> Image:
     """rgb8 Image of ``image`` with the keypoints drawn, header copied."""
+    return canvas_msg(header, draw_keypoints(display_rgb(image), keypoints, scores, radius=radius))
+
+
+def display_rgb(image: np.ndarray) -> np.ndarray:
+    """An 8-bit gray or RGB view of a decoded image, for drawing on."""
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)  # display only: keep the top byte
     if image.ndim == 3 and image.shape[2] == 4:
         image = image[:, :, :3]
-    canvas = draw_keypoints(image, keypoints, scores, radius=radius)
+    return image
+
+
+def canvas_msg(header: Any, canvas: np.ndarray) -> Image:
+    """rgb8 Image of an ``H x W x 3`` uint8 canvas, header copied."""
     height, width = canvas.shape[:2]
     data = array.array("B")
-    data.frombytes(canvas.tobytes())
+    data.frombytes(np.ascontiguousarray(canvas).tobytes())
     return Image(
         header=header,
         height=height,

@@ -39,6 +39,7 @@ from .qos import OUTPUT_QOS
 from .signals import StopSignals
 from .startup import StartupError, declare_parameters, first_line, start_engine
 from .stats import NodeStats, merged_totals
+from .tracks import NodeTracking
 
 NODE_NAME = "sobelnet_detector"
 OUTPUT_OPTIONS = ("debug_image.enabled", "debug_image.radius", "descriptor_format")
@@ -78,6 +79,7 @@ class DetectorNode(Node):
         self._debug_pub = self._output(Image, "debug_image")
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._input = self._subscribe(params)
+        self._tracking = self._start_tracking(params)
         self._info = self._describe(params)
         self.create_timer(params["diagnostics_period_s"], self._publish_diagnostics)
         self._publisher_thread = threading.Thread(
@@ -110,6 +112,13 @@ class DetectorNode(Node):
             self._never_received,
             self.get_logger().warning,
         )
+
+    def _start_tracking(self, params: dict[str, Any]) -> NodeTracking | None:
+        """Tracks on ``tracks`` and ``feature`` (``tracks.py``) when ``tracking.enabled``."""
+        if not params["tracking.enabled"]:
+            return None
+        topic = self._input.topic_name
+        return NodeTracking(self, topic, lambda: self._options["max_keypoints"], self._output)
 
     def _describe(self, params: dict[str, Any]) -> dict[str, str]:
         sources = self.extractor.describe_sources()
@@ -165,7 +174,9 @@ class DetectorNode(Node):
             return
         work, scale = downscale(image, self._max_side)
         keep = self._outputs["debug_image.enabled"] and self._debug_pub.get_subscription_count()
-        frame = Frame(job.header, job.received, scale, image if keep else None)
+        tracking = self._tracking is not None
+        frame = Frame(job.header, job.received, scale, image if keep else None,
+                      work if tracking else None)  # fmt: skip
         self.engine.submit(work, frame)  # drops are counted by the engine
 
     def _reject(self, reason: str, message: str) -> None:
@@ -203,8 +214,12 @@ class DetectorNode(Node):
             self._keypoints_pub.publish(
                 features_to_cloud(frame.header, keypoints, features.scores)
             )
+            if self._tracking is not None:
+                self._tracking.process(frame, features)
             debug = frame.image is not None and self._debug_pub.get_subscription_count() > 0
-            if debug:
+            if debug and self._tracking is not None:
+                self._debug_pub.publish(self._tracking.debug_msg(frame.header, frame.image))
+            elif debug:
                 radius = self._outputs["debug_image.radius"]
                 self._debug_pub.publish(
                     debug_image_msg(frame.header, frame.image, keypoints, features.scores, radius)
@@ -228,7 +243,11 @@ class DetectorNode(Node):
             totals,
             self._recent.update(problem_totals(totals)),
             self.engine.in_flight(),
-            {**self._info, "max_keypoints": str(self._options["max_keypoints"])},
+            {
+                **self._info,
+                "max_keypoints": str(self._options["max_keypoints"]),
+                **(self._tracking.status() if self._tracking is not None else {}),
+            },
         )
         self._diagnostics_pub.publish(msg)
 

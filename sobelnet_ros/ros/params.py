@@ -78,6 +78,8 @@ SPECS: dict[str, Spec] = {
                                 runtime=True),
     "debug_image.radius": Spec(3, "radius of the keypoint circles in 'debug_image', px", 1, 50,
                                runtime=True),
+    "tracking.enabled": Spec(False, "track features across frames: publish 'tracks' and, with"
+                             " camera_info, VINS-Mono's 'feature'"),
     "diagnostics_period_s": Spec(1.0, "period of the status on /diagnostics, s", 0.1, 60.0),
 }  # fmt: skip
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sensor_msgs.msg import CameraInfo, PointCloud, PointCloud2
 
 from ..tracking import CameraModel, CameraModelError, DescriptorTracker, Tracks
-from .frames import to_input_pixels
+from ..visualize import draw_tracks
+from .frames import canvas_msg, display_rgb, to_input_pixels
 from .track_cloud import tracks_to_cloud, tracks_to_feature
 
 TRAIL_LENGTH = 10  # positions drawn per track in the debug image
@@ -39,22 +41,37 @@ def camera_info_topic(image_topic: str) -> str:
 
 
 class NodeTracking:
-    """The node's tracking step; ``node`` is the rclpy node that owns the topics."""
+    """The node's tracking step.
 
-    def __init__(self, node: Any, image_topic: str, max_tracks: int, qos: Any) -> None:
+    Args:
+        node: the rclpy node (logger, camera_info subscription).
+        image_topic: the resolved input topic; camera_info is its sibling.
+        max_tracks: tracks per frame, asked each frame (the node's ``max_keypoints``).
+        publisher: ``(message type, topic) -> publisher``, the node's output QoS.
+    """
+
+    def __init__(
+        self,
+        node: Any,
+        image_topic: str,
+        max_tracks: Callable[[], int],
+        publisher: Callable[[Any, str], Any],
+    ) -> None:
         self._node = node
-        self._tracker = DescriptorTracker(max_tracks=max_tracks)
+        self._max_tracks = max_tracks
+        self._tracker = DescriptorTracker(max_tracks=max_tracks())
         self._lock = threading.Lock()
         self._camera: CameraModel | None = None
         self._camera_key: tuple | None = None
         self._previous: tuple[np.ndarray, np.ndarray, float] | None = None  # ids, u v, stamp
         self._trails: dict[int, deque] = {}
         self.counts = {"camera_info_received": 0, "camera_info_rejected": 0,
-                       "camera_info_wrong_size": 0, "feature_without_camera_info": 0}  # fmt: skip
+                       "camera_info_wrong_size": 0, "feature_without_camera_info": 0,
+                       "tracking_failed": 0}  # fmt: skip
         self._shown: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.last: dict[str, float] = {"tracked": 0, "new": 0, "lost": 0, "mean_age": 0.0}
-        self._tracks_pub = node.create_publisher(PointCloud2, "tracks", qos)
-        self._feature_pub = node.create_publisher(PointCloud, "feature", qos)
+        self._tracks_pub = publisher(PointCloud2, "tracks")
+        self._feature_pub = publisher(PointCloud, "feature")
         self.info_topic = camera_info_topic(image_topic)
         self._info_sub = node.create_subscription(CameraInfo, self.info_topic, self._on_info, 10)
 
@@ -79,37 +96,38 @@ class NodeTracking:
 
     # Frames (publisher thread, in order)
 
-    def process(
-        self,
-        header: Any,
-        features: Any,
-        scale: tuple[float, float],
-        image: np.ndarray | None,
-        image_size: tuple[int, int],
-    ) -> Tracks:
-        """Track one frame's features (processed pixels) and publish ``tracks`` and ``feature``.
+    def process(self, frame: Any, features: Any) -> Tracks | None:
+        """Track one frame's features and publish ``tracks`` and ``feature``.
 
         Args:
-            scale: input pixels per processed pixel (``Frame.scale``).
-            image: the processed image, for sub-pixel steps and bridging (or None).
-            image_size: (width, height) of the input image.
+            frame: the node's ``Frame`` (header, scale, the processed image ``work``).
+            features: its features, in processed pixels.
+
+        Returns the tracks, or None when the tracker failed on this frame (counted
+        and logged; publishing errors are left to the caller).
         """
+        header = frame.header
         stamp = header.stamp.sec + 1e-9 * header.stamp.nanosec
-        tracks = self._tracker.update(features, stamp=stamp, image=image)
-        keypoints = to_input_pixels(tracks.keypoints, scale)
-        velocities = tracks.velocities * np.asarray(scale, np.float32)
-        with self._lock:
-            camera = self._camera
-        if camera is not None and camera.image_size not in ((0, 0), image_size):
-            camera = self._size_mismatch(camera, image_size)
-        normalised = camera.normalise(keypoints) if camera is not None else None
+        self._tracker.max_tracks = self._max_tracks()
+        try:
+            tracks = self._tracker.update(features, stamp=stamp, image=frame.work)
+        except Exception as error:  # a tracking fault must not stop the publisher thread
+            self.counts["tracking_failed"] += 1
+            self._node.get_logger().error(
+                f"tracking failed: {type(error).__name__}: {error}",
+                throttle_duration_sec=_THROTTLE_S,
+            )
+            return None
+        keypoints = to_input_pixels(tracks.keypoints, frame.scale)
+        velocities = tracks.velocities * np.asarray(frame.scale, np.float32)
+        normalised = self._normalise(keypoints, frame)
         self._tracks_pub.publish(
             tracks_to_cloud(header, keypoints, tracks.ids, tracks.ages, velocities, normalised)
         )
         if normalised is None:
             self.counts["feature_without_camera_info"] += 1
-            self._node.get_logger().warn(
-                f"no valid camera_info on {self.info_topic} yet: 'feature' not published",
+            self._node.get_logger().warning(
+                f"no usable camera_info on {self.info_topic}: 'feature' not published",
                 throttle_duration_sec=_THROTTLE_S,
             )
             self._previous = None
@@ -122,6 +140,23 @@ class NodeTracking:
         self.last = {"tracked": tracks.tracked, "new": tracks.new, "lost": tracks.lost,
                      "mean_age": tracks.mean_age()}  # fmt: skip
         return tracks
+
+    def _normalise(self, keypoints: np.ndarray, frame: Any) -> np.ndarray | None:
+        """Undistorted normalised coordinates with the current camera model, if usable."""
+        with self._lock:
+            camera = self._camera
+        if camera is None:
+            return None
+        height, width = frame.work.shape[:2] if frame.work is not None else (0, 0)
+        size = (round(width * frame.scale[0]), round(height * frame.scale[1]))
+        if camera.image_size not in ((0, 0), size) and frame.work is not None:
+            return self._size_mismatch(camera, size)
+        return camera.normalise(keypoints)
+
+    def debug_msg(self, header: Any, image: np.ndarray) -> Any:
+        """The debug image: each track's trail, coloured by its age."""
+        trails, ages = self.trails()
+        return canvas_msg(header, draw_tracks(display_rgb(image), trails, ages))
 
     def _size_mismatch(self, camera: CameraModel, image_size: tuple[int, int]) -> None:
         """Count and log a CameraInfo for another image size; it is not used (None)."""
