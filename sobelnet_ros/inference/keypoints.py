@@ -7,6 +7,8 @@ in a CUDA graph.
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -46,12 +48,31 @@ def max_filter(scores: torch.Tensor, window: int) -> torch.Tensor:
     """Maximum over each ``window x window`` neighbourhood, same size.
 
     On the GPU this is one ``max_pool2d``. On the CPU ``max_pool2d`` with
-    stride 1 is ~10x slower than the separable form used there: a running
-    maximum over shifted views, first along x then along y. The scores are
-    non-negative, so zero padding equals -inf padding.
+    stride 1 is ~10x slower than OpenCV's ``dilate`` (float32 maps) or the
+    separable form used otherwise: a running maximum over shifted views,
+    first along x then along y. The scores are non-negative, so zero padding
+    equals -inf padding. A maximum is exact: all three agree bit for bit.
     """
     if scores.device.type != "cpu":
         return F.max_pool2d(scores, kernel_size=window, stride=1, padding=window // 2)
+    if scores.dtype == torch.float32 and not scores.requires_grad:
+        return _max_filter_opencv(scores, window)
+    return _max_filter_shifted(scores, window)
+
+
+@torch.compiler.disable  # OpenCV: a compiled graph runs this part as it is
+def _max_filter_opencv(scores: torch.Tensor, window: int) -> torch.Tensor:
+    # One SIMD sweep per direction; ~5x faster than the shifted maxima below.
+    height, width = scores.shape[-2:]
+    out = torch.empty(scores.shape)
+    kernel = np.ones((window, window), np.uint8)
+    maps = scores.reshape(-1, height, width).numpy()
+    for score_map, maxima in zip(maps, out.view(-1, height, width).numpy(), strict=True):
+        cv2.dilate(np.ascontiguousarray(score_map), kernel, dst=maxima)
+    return out
+
+
+def _max_filter_shifted(scores: torch.Tensor, window: int) -> torch.Tensor:
     radius = window // 2
     height, width = scores.shape[-2:]
     padded = F.pad(scores, (radius, radius, 0, 0))

@@ -37,10 +37,13 @@ def test_nms_matches_brute_force(window, seed):
     np.testing.assert_array_equal(got, brute_force_nms(scores, window))
 
 
-def test_cpu_max_filter_equals_max_pool():
-    scores = torch.rand(2, 1, 30, 40)
-    pooled = torch.nn.functional.max_pool2d(scores, 5, stride=1, padding=2)
-    assert torch.equal(max_filter(scores, 5), pooled)
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["opencv", "shifted_maxima"])
+@pytest.mark.parametrize("window", [3, 5])
+def test_cpu_max_filter_equals_max_pool(requires_grad, window):
+    # Without autograd the CPU runs OpenCV's dilate, with it shifted maxima.
+    scores = torch.rand(2, 1, 30, 40) * (torch.rand(2, 1, 30, 40) > 0.5)
+    pooled = torch.nn.functional.max_pool2d(scores, window, stride=1, padding=window // 2)
+    assert torch.equal(max_filter(scores.requires_grad_(requires_grad), window), pooled)
 
 
 def test_nms_window_must_be_odd():
