@@ -20,6 +20,8 @@ EXTRA_MODULES = {"matplotlib": "matplotlib", "skimage": "scikit-image", "tqdm": 
 def missing_piece(error: ModuleNotFoundError) -> str:
     """What the module ``error`` could not find is and how to get it, in one line."""
     module = (error.name or "").split(".")[0]
+    if module == "sobelnet_ros":
+        return f"this install of sobelnet_ros is incomplete: {error.name} is missing; reinstall it"
     if module in ROS_MODULES:
         return (
             f"needs ROS 2, but {module} is not importable: source a ROS 2 distro "

@@ -31,7 +31,7 @@ def main(args: list[str] | None = None) -> int:
         print(help_text())
         return 0
     try:
-        from .node import run
+        from .spin import run
     except ModuleNotFoundError as error:
         from ..missing import missing_piece
 
