@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from .report import _atomic_write, _readable, _short, placement_note, placement_table
+from .report import _short, placement_note, placement_table, save_figure, write_json_and_markdown
 
 
 def keypoint_markdown(result: dict[str, Any], plot_name: str = "edge_like.png") -> str:
@@ -49,8 +46,7 @@ def write_keypoint_reports(result: dict[str, Any], out: str | Path) -> dict[str,
         "markdown": out / "keypoint_stats.md",
         "plot": out / "edge_like.png",
     }
-    _atomic_write(paths["json"], json.dumps(result, indent=1, allow_nan=False).encode())
-    _atomic_write(paths["markdown"], keypoint_markdown(result, paths["plot"].name).encode())
+    write_json_and_markdown(result, paths, keypoint_markdown)
     plot_edge_like(result, paths["plot"])
     return paths
 
@@ -70,12 +66,4 @@ def plot_edge_like(result: dict[str, Any], path: Path) -> None:
     axis.grid(alpha=0.3)
     axis.legend(loc="upper right")
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=120)
-        _readable(temporary)
-        os.replace(temporary, path)
-    finally:
-        plt.close(figure)
-        Path(temporary).unlink(missing_ok=True)
+    save_figure(figure, path, dpi=120)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,33 @@ def write_reports(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
         "markdown": out / f"report{tag}.md",
         "plot": out / f"mma{tag}.png",
     }
-    _atomic_write(paths["json"], json.dumps(result, indent=1, allow_nan=False).encode())
-    _atomic_write(paths["markdown"], markdown_report(result, paths["plot"].name).encode())
+    write_json_and_markdown(result, paths, markdown_report)
     plot_mma(result, paths["plot"])
     return paths
+
+
+def write_json_and_markdown(
+    result: dict[str, Any], paths: dict[str, Path], markdown: Callable[[dict, str], str]
+) -> None:
+    """``paths["json"]`` and ``paths["markdown"]`` (which links ``paths["plot"]``), each
+    replaced in one step so a reader never sees half a file."""
+    _atomic_write(paths["json"], json.dumps(result, indent=1, allow_nan=False).encode())
+    _atomic_write(paths["markdown"], markdown(result, paths["plot"].name).encode())
+
+
+def save_figure(figure: Any, path: Path, dpi: int = 120) -> None:
+    """Save a matplotlib figure as PNG in one step (temporary file, then rename) and close it."""
+    from matplotlib import pyplot as plt
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(handle)
+    try:
+        figure.savefig(temporary, dpi=dpi)
+        _readable(temporary)
+        os.replace(temporary, path)
+    finally:
+        plt.close(figure)
+        Path(temporary).unlink(missing_ok=True)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -228,12 +252,4 @@ def plot_mma(result: dict[str, Any], path: Path) -> None:
     if not result.get("complete"):
         figure.suptitle("PARTIAL RESULT", color="red")
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=120)
-        _readable(temporary)
-        os.replace(temporary, path)
-    finally:
-        plt.close(figure)
-        Path(temporary).unlink(missing_ok=True)
+    save_figure(figure, path, dpi=120)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from .report import _atomic_write, _readable
+from .report import save_figure, write_json_and_markdown
 
 
 def write_track_reports(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
@@ -18,8 +17,7 @@ def write_track_reports(result: dict[str, Any], out: str | Path) -> dict[str, Pa
         "markdown": out / "tracks.md",
         "plot": out / "tracks.png",
     }
-    _atomic_write(paths["json"], json.dumps(result, indent=1, allow_nan=False).encode())
-    _atomic_write(paths["markdown"], track_markdown(result, paths["plot"].name).encode())
+    write_json_and_markdown(result, paths, track_markdown)
     plot_tracks(result, paths["plot"])
     return paths
 
@@ -96,8 +94,6 @@ def track_markdown(result: dict[str, Any], plot_name: str = "tracks.png") -> str
 
 def plot_tracks(result: dict[str, Any], path: Path) -> None:
     """Per sequence: share of tracks at least L frames long, and points tracked per frame."""
-    import os
-    import tempfile
 
     import matplotlib
 
@@ -134,12 +130,4 @@ def plot_tracks(result: dict[str, Any], path: Path) -> None:
             axis.grid(alpha=0.3)
             axis.legend()
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=110)
-        _readable(temporary)
-        os.replace(temporary, path)
-    finally:
-        plt.close(figure)
-        Path(temporary).unlink(missing_ok=True)
+    save_figure(figure, path, dpi=110)
