@@ -103,16 +103,25 @@ def features_to_cloud(
     if dim:
         quantized = descriptor_format == "int8"
         points["descriptor"] = quantize_descriptors(descriptors) if quantized else descriptors
+    return packed_cloud(header, points, cloud_fields(dim, descriptor_format))
+
+
+def packed_cloud(header: Any, points: np.ndarray, fields: list[PointField]) -> PointCloud2:
+    """An unordered (height 1), dense, little-endian cloud of a structured array's rows.
+
+    ``fields`` describe ``points.dtype`` (names, offsets, datatypes); the point step is
+    its item size.
+    """
     data = array.array("B")
     data.frombytes(points.tobytes())
     return PointCloud2(
         header=header,
         height=1,
-        width=count,
-        fields=cloud_fields(dim, descriptor_format),
+        width=len(points),
+        fields=fields,
         is_bigendian=False,
-        point_step=layout.itemsize,
-        row_step=layout.itemsize * count,
+        point_step=points.dtype.itemsize,
+        row_step=points.dtype.itemsize * len(points),
         data=data,
         is_dense=True,
     )

@@ -19,13 +19,14 @@ point_step 24 (32 with u, v). ``feature`` follows VINS-Mono's feature tracker:
 
 from __future__ import annotations
 
-import array
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import Point32
 from sensor_msgs.msg import ChannelFloat32, PointCloud, PointCloud2, PointField
+
+from .cloud import packed_cloud
 
 VINS_CHANNELS = (
     "id_of_point",
@@ -88,19 +89,7 @@ def tracks_to_cloud(
     points = np.empty(count, dtype=dtype)
     for name, column in columns.items():
         points[name] = column
-    data = array.array("B")
-    data.frombytes(points.tobytes())
-    return PointCloud2(
-        header=header,
-        height=1,
-        width=count,
-        fields=track_fields(normalised is not None),
-        is_bigendian=False,
-        point_step=dtype.itemsize,
-        row_step=dtype.itemsize * count,
-        data=data,
-        is_dense=True,
-    )
+    return packed_cloud(header, points, track_fields(normalised is not None))
 
 
 def cloud_to_tracks(msg: Any) -> CloudTracks:
