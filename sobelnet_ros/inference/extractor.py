@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weights
+from ..models.desnet import DescriptorMaps
 from ..models.weights import config_from_file
 from ..paths import DESNET_FILE, SOBELNET_FILE, default_weight_path
 from .cornerness import corner_mask
@@ -145,13 +146,13 @@ class FeatureExtractor:
             keypoints = refine_subpixel(scores, keypoints)
         return keypoints, values, count
 
-    def describe(self, image: torch.Tensor) -> torch.Tensor:
-        """DesNet dense descriptors ``(B, D, H / s, W / s)``."""
-        return self.desnet(image)
+    def describe(self, image: torch.Tensor) -> DescriptorMaps:
+        """DesNet's dense maps: descriptors ``(B, D, H / s, W / s)`` and finer features."""
+        return self.desnet.maps(image)
 
-    def sample(self, dense: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
-        """Descriptors at keypoints ``(B, K, D)``, unit norm."""
-        return self.desnet.sample(dense.float(), keypoints)
+    def sample(self, dense: DescriptorMaps, keypoints: torch.Tensor) -> torch.Tensor:
+        """Descriptors at keypoints ``(B, K, D)``, unit norm, from ``describe``'s maps."""
+        return self.desnet.sample_maps(dense, keypoints)
 
     def pyramid(self, image: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
         """The levels of ``image`` with their keypoint budgets, full resolution first.

@@ -85,8 +85,10 @@ def _run_forked(
     ]
     main.wait_stream(side)
     if not torch.cuda.is_current_stream_capturing():
-        for block in dense:  # eager: side's blocks must not be reused before main reads them
-            block.record_stream(main)
+        for maps in dense:  # eager: side's blocks must not be reused before main reads them
+            for block in maps:
+                if block is not None:
+                    block.record_stream(main)
     parts = [
         BatchFeatures(keypoints, values, extractor.sample(level_dense, keypoints), count)
         for (keypoints, values, count), level_dense in zip(selected, dense, strict=True)

@@ -10,14 +10,16 @@ the 1/4-resolution features at that keypoint. Bilinear sampling of a 1/8 map
 gives nearly the same descriptor to keypoints 3-5 px apart, so mutual nearest
 neighbours often pick a neighbour of the true partner; the 1/4 features tell
 such neighbours apart. The projection runs on the K sampled vectors only,
-not on a dense 1/4 map; carrying the stride-4 features in the dense output
-costs about 2 ms per 640x480 frame on a 2-core CPU.
+not on a dense 1/4 map. Inference reads the two maps as they are
+(``DesNet.maps``, ``DesNet.sample_maps``); ``forward`` packs the stride-4
+features into the dense output's channels for training, a copy that costs
+about 2.5 ms per 640x480 frame on one core of a 2-core CPU.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +46,18 @@ class DesNetConfig:
     def stride(self) -> int:
         """Pixels of the input per descriptor cell."""
         return 2 ** len(self.widths)
+
+
+class DescriptorMaps(NamedTuple):
+    """DesNet's outputs as they come: the descriptor map and the stride-s/2 features.
+
+    ``coarse`` is ``(B, D, ceil(H / s), ceil(W / s))``, unit norm along D;
+    ``fine`` is ``(B, C, ceil(H / (s/2)), ceil(W / (s/2)))`` (C = ``widths[-2]``),
+    or None without ``fine_detail``.
+    """
+
+    coarse: torch.Tensor
+    fine: torch.Tensor | None
 
 
 class DesNet(nn.Module):
@@ -88,6 +102,13 @@ class DesNet(nn.Module):
             nn.init.zeros_(self.fine.weight)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        coarse, fine = self.maps(image)
+        if fine is None:
+            return coarse
+        return torch.cat([coarse, pack_fine(fine, coarse.shape[-2:])], dim=1)
+
+    def maps(self, image: torch.Tensor) -> DescriptorMaps:
+        """The descriptor map and the stride-s/2 features, both in the input's dtype."""
         x = normalize_contrast(image).to(self.head.weight.dtype)  # see set_learned_dtype
         fine = None
         for index, layer in enumerate(self.backbone):
@@ -96,18 +117,30 @@ class DesNet(nn.Module):
                 fine = x
         coarse = F.normalize(self.head(x).to(image.dtype), dim=1)
         if self.fine is None:
-            return coarse
-        return torch.cat([coarse, pack_fine(fine.to(image.dtype), coarse.shape[-2:])], dim=1)
+            return DescriptorMaps(coarse, None)
+        return DescriptorMaps(coarse, fine.to(image.dtype))
 
     def sample(self, dense: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
         """Unit-norm descriptors ``(B, K, D)`` at keypoints ``(B, K, 2)`` (input px)
         from ``dense``, this net's output."""
-        c = self.config
         if self.fine is None:
-            return sample_descriptors(dense, keypoints, c.stride)
-        dim = c.descriptor_dim
-        coarse = sample_features(dense[:, :dim], keypoints, c.stride)
-        fine = sample_features(F.pixel_shuffle(dense[:, dim:], 2), keypoints, c.stride // 2)
+            return sample_descriptors(dense, keypoints, self.config.stride)
+        dim = self.config.descriptor_dim
+        fine = F.pixel_shuffle(dense[:, dim:], 2)
+        return self.sample_maps(DescriptorMaps(dense[:, :dim], fine), keypoints)
+
+    def sample_maps(self, maps: DescriptorMaps, keypoints: torch.Tensor) -> torch.Tensor:
+        """``sample`` from ``maps`` (see ``maps``): the same descriptors, no packing.
+
+        Border sampling reads an odd side's last row or column where the packed
+        map repeats it, so both agree: bit for bit where the sides are multiples
+        of the stride, to float rounding of the grid coordinates elsewhere.
+        """
+        c = self.config
+        if self.fine is None or maps.fine is None:
+            return sample_descriptors(maps.coarse, keypoints, c.stride)
+        coarse = sample_features(maps.coarse, keypoints, c.stride)
+        fine = sample_features(maps.fine, keypoints, c.stride // 2)
         detail = self.fine(fine.to(self.fine.weight.dtype)).to(coarse.dtype)
         return F.normalize(coarse + detail, dim=-1)
 

@@ -108,3 +108,25 @@ def test_fine_detail_runs_in_bfloat16():
     with torch.no_grad():
         out = net.sample(net(torch.rand(1, 1, 64, 64)), torch.rand(1, 5, 2) * 63)
     assert out.dtype == torch.float32 and torch.allclose(out.norm(dim=-1), torch.ones(1, 5))
+
+
+@pytest.mark.parametrize("config", [FINE, PLAIN])
+@pytest.mark.parametrize("size", [(64, 96), (52, 75)])
+def test_sampling_the_unpacked_maps_gives_the_packed_descriptors(config, size):
+    torch.manual_seed(2)
+    net = DesNet(config).eval()
+    if net.fine is not None:
+        torch.nn.init.normal_(net.fine.weight, std=0.1)
+    image = torch.rand(1, 1, *size)
+    # keypoints everywhere, the last rows and columns of odd sides included
+    keypoints = torch.rand(1, 200, 2) * torch.tensor([size[1] - 1, size[0] - 1])
+    keypoints[0, :4] = torch.tensor([[size[1] - 1, size[0] - 1], [0, 0], [size[1] - 1, 0], [0, 3]])
+    with torch.no_grad():
+        maps = net.maps(image)
+        assert (maps.fine is None) == (config is PLAIN)
+        unpacked = net.sample_maps(maps, keypoints)
+        packed = net.sample(net(image), keypoints)
+    if size[1] % 8 == 0:
+        assert torch.equal(unpacked, packed)
+    else:  # maps of different widths: grid coordinates round differently
+        assert torch.allclose(unpacked, packed, rtol=0, atol=1e-6)
