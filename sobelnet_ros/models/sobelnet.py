@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import ConvBnRelu, fold_batchnorm
+from .layers import ConvBnRelu, fold_batchnorm, run_blocks
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class _LearnableBlock(nn.Module):
         )
 
     def forward(self, edges: torch.Tensor) -> torch.Tensor:
-        return self.layers(edges)
+        return run_blocks(self.layers, edges)
 
 
 class SobelNet(nn.Module):
