@@ -63,7 +63,7 @@ def gate_matches(
     empty = np.zeros(0, dtype=np.int64)
     if len(predicted) == 0 or len(keypoints) == 0:
         return empty, empty
-    rows, cols = _inside_gates(predicted, keypoints, radius)
+    rows, cols = pairs_within(predicted, keypoints, radius)
     if len(rows) == 0:
         return empty, empty
     similarity = pair_similarity(templates, descriptors, rows, cols)
@@ -80,25 +80,6 @@ def gate_matches(
     first, best = first[keep], best[keep]
     chosen = one_to_one(rows[first], cols[first], best)
     return rows[first][chosen].astype(np.int64), cols[first][chosen].astype(np.int64)
-
-
-def _inside_gates(
-    predicted: np.ndarray, keypoints: np.ndarray, radius: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (track, detection) within each track's own radius.
-
-    One search per radius: the search's cells are as wide as its radius, so
-    the few wide gates of lost tracks do not widen the cells of all the others.
-    """
-    found = [
-        (tracks[near], cols)
-        for size in np.unique(radius)
-        for tracks in [np.flatnonzero(radius == size)]
-        for near, cols in [pairs_within(predicted[tracks], keypoints, float(size))]
-    ]
-    if not found:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate([r for r, _ in found]), np.concatenate([c for _, c in found])
 
 
 def gated_matches(

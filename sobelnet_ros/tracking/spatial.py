@@ -10,30 +10,34 @@ def pairs_within(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(i, j)`` with ``|points_a[i] - points_b[j]| <= radius`` (or ``radius[i]``).
 
-    ``points_b`` is bucketed once into square cells as wide as the largest
-    radius, numbered row by row; the 3 x 3 cells around a point of
-    ``points_a`` are three runs of consecutive cell numbers, each found by a
-    binary search, so the cost follows the number of pairs in those cells
+    ``points_b`` is bucketed once into square cells as wide as the smallest
+    radius, numbered row by row; the cells within ``radius[i]`` of a point of
+    ``points_a`` are, row by row, runs of consecutive cell numbers, each found
+    by a binary search, so the cost follows the number of pairs in those cells
     rather than the product of the sizes.
     """
     empty = np.zeros(0, dtype=np.int64)
     if len(points_a) == 0 or len(points_b) == 0:
         return empty, empty
     radius = np.broadcast_to(np.asarray(radius, np.float64), (len(points_a),))
-    cell = max(float(radius.max()), 1e-6)
-    origin = np.minimum(points_a.min(axis=0), points_b.min(axis=0)) - cell
-    width = int((max(points_a[:, 0].max(), points_b[:, 0].max()) - origin[0]) // cell) + 3
+    cell = max(float(radius.min()), 1e-6, float(radius.max()) / 8.0)  # at most 17 cell rows
+    reach = np.ceil(radius / cell).astype(np.int64)  # cells each side
+    most = int(reach.max())
+    origin = np.minimum(points_a.min(axis=0), points_b.min(axis=0)) - cell * most
+    span = max(points_a[:, 0].max(), points_b[:, 0].max()) - origin[0]
+    width = int(span // cell) + 2 * most + 2
     cells_b = np.floor((points_b - origin) / cell).astype(np.int64)
     keys_b = cells_b[:, 1] * width + cells_b[:, 0]
     order = np.argsort(keys_b, kind="stable")
     keys_b = keys_b[order]
     cells_a = np.floor((points_a - origin) / cell).astype(np.int64)
-    rows_above = np.arange(-1, 2)[None, :]  # the cell rows above, at and below each point
-    centre = (cells_a[:, 1:2] + rows_above) * width + cells_a[:, 0:1]
-    low = np.searchsorted(keys_b, centre - 1, side="left").ravel()
-    high = np.searchsorted(keys_b, centre + 1, side="right").ravel()
-    counts = high - low
-    rows = np.repeat(np.repeat(np.arange(len(points_a)), 3), counts)
+    rows_around = np.arange(-most, most + 1)[None, :]
+    centre = (cells_a[:, 1:2] + rows_around) * width + cells_a[:, 0:1]
+    low = np.searchsorted(keys_b, centre - reach[:, None], side="left")
+    high = np.searchsorted(keys_b, centre + reach[:, None], side="right")
+    counts = np.where(np.abs(rows_around) <= reach[:, None], high - low, 0).ravel()
+    low = low.ravel()
+    rows = np.repeat(np.repeat(np.arange(len(points_a)), 2 * most + 1), counts)
     starts = np.repeat(low - np.cumsum(counts) + counts, counts)
     cols = order[starts + np.arange(counts.sum())]
     offsets = points_a[rows] - points_b[cols]
