@@ -224,3 +224,36 @@ def test_bag_frames_reach_the_trackers_unchanged(tmp_path, image_format):
     )
     result = json.loads((out / "tracks.json").read_text())
     assert result["sequences"][0]["frames"] == 4
+
+
+class _Replay:
+    """A tracking method that shows a recorded log, frame by frame."""
+
+    def __init__(self, name: str, log: TrackLog) -> None:
+        self.name, self.log, self.frame = name, log, 0
+
+    def track(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids, points = self.log.ids[self.frame], self.log.points[self.frame]
+        self.frame += 1
+        return ids, points
+
+    def reset(self) -> None:
+        self.frame = 0
+
+
+def test_reference_shares_judge_displaced_steps_against_the_others():
+    from sobelnet_ros.evaluation.track_eval import FrameSequence, evaluate_tracking
+
+    scene = Scene(count=200, frames=4)
+    exact, other, displaced = (_exact_log(scene, 4) for _ in range(3))
+    for frame in (1, 2, 3):  # back and forth: every step of these 60 leaves its line
+        displaced.points[frame][:60] += (-1) ** frame * np.array([4.0, -3.0])
+    frames = [np.zeros((480, 640), np.uint8)] * 4
+    methods = [_Replay("exact", exact), _Replay("other", other), _Replay("moved", displaced)]
+    result = evaluate_tracking(FrameSequence("scene", frames, [None] * 4), methods, progress=False)
+    figures = result["methods"]
+    for name in ("exact", "other"):
+        assert figures[name]["reference_epipolar_within_1px"] == pytest.approx(1.0)
+        assert figures[name]["joint_reference_epipolar_within_1px"] == pytest.approx(1.0)
+    for key in ("reference_epipolar_within_1px", "joint_reference_epipolar_within_1px"):
+        assert figures["moved"][key] < 0.8
