@@ -16,7 +16,7 @@ import numpy as np
 
 # 10 steps to 0.03 px: the steps start within a pixel or two of the answer
 _CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03)
-LEVELS = 2  # pyramid levels above the image: steps up to ~4 window sizes
+LEVELS = 1  # pyramid level above the image (as VINS-Mono): steps up to ~2 window sizes
 BACKWARD_PX = 0.5  # px, largest forward-backward disagreement (VINS-Mono's bound)
 
 

@@ -17,7 +17,7 @@ class TrackerConfig:
     ratio: float | None = 0.95  # Lowe's ratio on the two nearest in the gate; None: off
     top_k: int = 8  # most similar detections per track looked at in the first pass
     memory_frames: int = 3  # frames a lost track waits to be found again
-    gate_px: float = 20.0  # px, search radius around the predicted position
+    gate_px: float = 16.0  # px, search radius around the predicted position
     gate_growth_px: float = 5.0  # px added to the radius per frame a track was lost
     guided_px: float = 4.0  # px, radius of the second, guided pass; 0: no second pass
     guided_max_distance: float = 1.2  # descriptor distance allowed in the guided pass
