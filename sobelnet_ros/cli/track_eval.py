@@ -10,6 +10,8 @@ epipolar line is measured too.
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
 import os
 import platform
 import sys
@@ -23,7 +25,7 @@ from ..evaluation.poses import poses_for_frames, read_poses
 from ..evaluation.track_eval import FrameSequence, evaluate_tracking, read_frame_folder
 from ..evaluation.track_methods import TRACK_METHODS, build_track_methods
 from ..evaluation.track_report import track_markdown, write_track_reports
-from ..tracking import CameraModel
+from ..tracking import CameraModel, TrackerConfig
 from .options import add_extractor_arguments, extractor_from_args
 
 
@@ -50,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--distortion", metavar="D0,D1,...", help="distortion coefficients")
     parser.add_argument("--distortion-model", default="plumb_bob")
     parser.add_argument("--methods", default=",".join(TRACK_METHODS), help="ours, klt, orb")
+    parser.add_argument(
+        "--tracker",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a TrackerConfig option of ours, e.g. refine_window_px=0 (repeatable)",
+    )
     parser.add_argument("--max-frames", type=int, default=0, help="first N frames only (0: all)")
     parser.add_argument("--out", default="sobelnet_track_eval", help="folder for the reports")
     parser.add_argument(
@@ -72,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.poses and camera is None:
         raise ValueError("--poses needs --intrinsics")
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
-    methods = build_track_methods(names, args.max_keypoints, lambda: extractor_from_args(args))
+    config = TrackerConfig().with_options(**_tracker_options(args.tracker))
+    methods = build_track_methods(
+        names, args.max_keypoints, lambda: extractor_from_args(args), config
+    )
     max_frames = args.max_frames or None
     sequences = [read_frame_folder(f, max_frames) for f in args.frames]
     sequences += [_bag_sequence(b, args.topic, max_frames) for b in args.bag]
@@ -90,12 +102,28 @@ def run(args: argparse.Namespace) -> int:
         "max_features": args.max_keypoints,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), OpenCV {cv2.__version__}",
+        "tracker": dataclasses.asdict(config),
         "command": " ".join(sys.argv[1:]) or "track-eval",
     }
     paths = write_track_reports(result, Path(args.out))
     print(track_markdown(result, paths["plot"].name))
     print(f"wrote {paths['json']}, {paths['markdown']}, {paths['plot']}")
     return 0
+
+
+def _tracker_options(pairs: list[str]) -> dict[str, object]:
+    """``NAME=VALUE`` strings as options; values read as Python literals (3, 0.5, None, True)
+    where they are one, else as text."""
+    options: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--tracker takes NAME=VALUE, got {pair!r}")
+        try:
+            options[name.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            options[name.strip()] = text.strip()
+    return options
 
 
 def _camera(args: argparse.Namespace) -> CameraModel | None:

@@ -153,10 +153,15 @@ def test_track_eval_command_writes_reports(tmp_path):
             "--no-progress",
             "--max-keypoints",
             "200",
+            "--tracker",
+            "gate_px=12.5",
+            "--tracker",
+            "ratio=None",
         ]
     )
     assert code == 0
     result = json.loads((out / "tracks.json").read_text())
+    assert result["tracker"]["gate_px"] == 12.5 and result["tracker"]["ratio"] is None
     sequence = result["sequences"][0]
     assert sequence["frames"] == 4 and not sequence["ground_truth"]
     assert set(sequence["methods"]) == {"ours", "klt", "orb"}
@@ -180,6 +185,8 @@ def test_track_eval_command_writes_reports(tmp_path):
         )
         == 2
     )
+    assert main(["track-eval", "--frames", str(folder), "--tracker", "bogus=1"]) == 2
+    assert main(["track-eval", "--frames", str(folder), "--tracker", "gate_px"]) == 2
 
 
 @pytest.mark.parametrize("image_format", ["mono8", "rgb8", "png"])
