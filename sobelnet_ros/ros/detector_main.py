@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from ..openmp import prefer_passive_waits
 from .signals import StopSignals
 
 USAGE = """usage: detector [-h] [--ros-args [-p NAME:=VALUE ...] [--params-file FILE] ...]
@@ -26,6 +27,7 @@ INTERRUPTED = 130  # 128 + SIGINT, as a shell reports an interrupted command
 def main(args: list[str] | None = None) -> int:
     """Run the node; 0 after a clean stop, 1 if it cannot start, 130 if stopped while loading."""
     stop = StopSignals()  # first: a Ctrl-C during the imports below is only counted
+    prefer_passive_waits()  # before torch loads
     argv = sys.argv if args is None else args
     if _wants_help(argv[1:]):
         print(help_text())
