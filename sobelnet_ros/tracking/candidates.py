@@ -67,19 +67,32 @@ def gate_matches(
     if len(rows) == 0:
         return empty, empty
     similarity = pair_similarity(templates, descriptors, rows, cols)
-    order = np.lexsort((-similarity, rows))  # by track, most similar first
-    rows, cols, similarity = rows[order], cols[order], similarity[order]
-    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    following = np.minimum(first + 1, len(rows) - 1)
-    has_second = (first + 1 < len(rows)) & (rows[following] == rows[first])
-    second = np.where(has_second, similarity[following], -np.inf)
-    best = similarity[first]
+    first, best, second = best_two(rows, similarity)
     keep = best >= 1.0 - 0.5 * max_distance**2
     if ratio is not None:
         keep &= (2.0 - 2.0 * best) <= ratio**2 * (2.0 - 2.0 * second)
     first, best = first[keep], best[keep]
     chosen = one_to_one(rows[first], cols[first], best)
     return rows[first][chosen].astype(np.int64), cols[first][chosen].astype(np.int64)
+
+
+def best_two(
+    rows: np.ndarray, similarity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per run of equal ``rows`` (ascending): the index of its most similar pair (the
+    first of equals), that similarity, and the next best (-inf for a lone pair).
+
+    Reductions over the runs instead of a sort of every pair.
+    """
+    count = len(rows)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    run = np.cumsum(np.r_[False, rows[1:] != rows[:-1]])
+    best = np.maximum.reduceat(similarity, starts)
+    index = np.arange(count)
+    first = np.minimum.reduceat(np.where(similarity == best[run], index, count), starts)
+    others = np.where(index == first[run], -np.inf, similarity)
+    second = np.maximum.reduceat(others, starts)
+    return first, best, second
 
 
 def gated_matches(

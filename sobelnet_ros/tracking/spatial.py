@@ -8,7 +8,8 @@ import numpy as np
 def pairs_within(
     points_a: np.ndarray, points_b: np.ndarray, radius: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(i, j)`` with ``|points_a[i] - points_b[j]| <= radius`` (or ``radius[i]``).
+    """Indices ``(i, j)`` with ``|points_a[i] - points_b[j]| <= radius`` (or ``radius[i]``),
+    ``i`` ascending.
 
     ``points_b`` is bucketed once into square cells as wide as the smallest
     radius, numbered row by row; the cells within ``radius[i]`` of a point of

@@ -16,4 +16,4 @@ def test_pairs_within_finds_exactly_the_close_pairs(per_point):
         close = np.linalg.norm(a[:, None] - b[None], axis=2) <= bound
         found = sorted(zip(rows.tolist(), cols.tolist(), strict=True))
         assert found == sorted(zip(*np.nonzero(close), strict=True))
-        assert rows.dtype == cols.dtype == np.int64
+        assert rows.dtype == cols.dtype == np.int64 and (np.diff(rows) >= 0).all()
