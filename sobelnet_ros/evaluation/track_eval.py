@@ -131,16 +131,17 @@ def _run(method: TrackingMethod, sequence: FrameSequence, bar: tqdm) -> tuple[Tr
     method.reset()
     method.track(sequence.frames[0])  # first calls allocate; keep them out of the timing
     method.reset()
-    log, total_ms, split_ms = TrackLog(), [], []
+    log, total_ms, split_ms, split_cpu_ms = TrackLog(), [], [], []
     for frame in sequence.frames:
         start = time.perf_counter()
         ids, points = method.track(frame)
         total_ms.append((time.perf_counter() - start) * 1e3)
         if isinstance(method, OursTracking):
             split_ms.append(method.last_split_ms)
+            split_cpu_ms.append(method.last_split_cpu_ms)
         log.add(ids, points)
         bar.update()
-    return log, {"total": total_ms, "split": split_ms}
+    return log, {"total": total_ms, "split": split_ms, "split_cpu": split_cpu_ms}
 
 
 def _undistorted_log(log: TrackLog, camera: CameraModel | None) -> TrackLog:
@@ -191,10 +192,11 @@ def _figures(
         "joint_reference_epipolar_within_1px": share_within(joint_errors, EPIPOLAR_BOUND_PX),
         "true_epipolar_within_1px": None,
     }
-    if times["split"]:
-        extract, track = np.array(times["split"]).T
-        figures["extract_ms_median"] = float(np.median(extract))
-        figures["track_ms_median"] = float(np.median(track[1:] if len(track) > 1 else track))
+    for key, suffix in (("split", "ms_median"), ("split_cpu", "cpu_ms_median")):
+        if times.get(key):
+            extract, track = np.array(times[key]).T
+            figures[f"extract_{suffix}"] = float(np.median(extract))
+            figures[f"track_{suffix}"] = float(np.median(track[1:] if len(track) > 1 else track))
     if truth is not None:
         true_errors = epipolar_errors(steps, truth)
         figures["true_epipolar_within_1px"] = share_within(true_errors, EPIPOLAR_BOUND_PX)

@@ -93,6 +93,14 @@ def track_markdown(result: dict[str, Any], plot_name: str = "tracks.png") -> str
                 f"ours per frame (median): extraction {ours['extract_ms_median']:.1f} ms, "
                 f"tracking {ours['track_ms_median']:.2f} ms ({100 * ratio:.1f} % of extraction).",
             ]
+        if "track_cpu_ms_median" in ours:
+            ratio = ours["track_cpu_ms_median"] / max(ours["extract_cpu_ms_median"], 1e-9)
+            lines += [
+                "",
+                f"ours per frame, CPU time of the process (median): extraction "
+                f"{ours['extract_cpu_ms_median']:.1f} ms, tracking "
+                f"{ours['track_cpu_ms_median']:.2f} ms ({100 * ratio:.1f} % of extraction).",
+            ]
     lines += ["", f"![track lengths]({plot_name})", ""]
     return "\n".join(lines)
 

@@ -168,7 +168,9 @@ def test_track_eval_command_writes_reports(tmp_path):
     for figures in sequence["methods"].values():
         assert figures["points_per_frame"] <= 200
         assert figures["lengths"]["tracks"] > 0 and figures["true_epipolar_within_1px"] is None
-    assert "track_ms_median" in sequence["methods"]["ours"]
+    ours = sequence["methods"]["ours"]
+    assert ours["track_ms_median"] > 0 and ours["extract_cpu_ms_median"] > 0
+    assert "CPU time" in (out / "tracks.md").read_text()
     assert "NOT ground truth" in (out / "tracks.md").read_text()
     assert (out / "tracks.png").stat().st_size > 0
     assert (
