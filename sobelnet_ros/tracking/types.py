@@ -19,7 +19,7 @@ class TrackerConfig:
     memory_frames: int = 3  # frames a lost track waits to be found again
     gate_px: float = 16.0  # px, search radius around the predicted position
     gate_growth_px: float = 5.0  # px added to the radius per frame a track was lost
-    guided_px: float = 4.0  # px, radius of the second, guided pass; 0: no second pass
+    guided_px: float = 0.0  # px, radius of a guided pass for missed live tracks; 0: none
     guided_max_distance: float = 1.2  # descriptor distance allowed in the guided pass
     epipolar_px: float = 0.8  # px, largest distance of a step from its epipolar line
     verify_method: str = "ransac"  # "ransac" or "magsac" (OpenCV USAC MAGSAC++, slower)

@@ -35,8 +35,9 @@ def _run(tracker, scene: Scene, frames, visible=None):
     return out
 
 
-def test_ids_persist_follow_their_point_and_age(scene):
-    history = _run(DescriptorTracker(), scene, range(6))
+@pytest.mark.parametrize("options", [{}, {"guided_px": 4.0}], ids=["default", "guided"])
+def test_ids_persist_follow_their_point_and_age(scene, options):
+    history = _run(DescriptorTracker(**options), scene, range(6))
     first, last = history[0][1], history[-1][1]
     assert len(first) > 300
     survivors = set(first) & set(last)
