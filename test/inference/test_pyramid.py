@@ -5,6 +5,7 @@ import torch
 
 from sobelnet_ros import FeatureExtractor
 from sobelnet_ros.inference.pyramid import (
+    box_half,
     build_pyramid,
     level_budgets,
     level_count,
@@ -42,6 +43,20 @@ def test_octaves_are_box_averages():
     full, octave = build_pyramid(image, 2)
     assert full is image and octave.shape == (1, 1, 2, 3)
     assert octave[0, 0, 0, 0] == pytest.approx((0 + 1 + 6 + 7) / 4)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 480, 640), (2, 1, 37, 53), (1, 3, 8, 9)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_the_box_average_on_the_cpu_is_avg_pool_bit_for_bit(shape, channels_last):
+    image = torch.rand(shape)
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        half, expected = box_half(image), torch.nn.functional.avg_pool2d(image, 2)
+    assert torch.equal(half, expected)
+    assert half.is_contiguous(memory_format=torch.channels_last) == expected.is_contiguous(
+        memory_format=torch.channels_last
+    )
 
 
 def _part(keypoints, scores, count, k):
