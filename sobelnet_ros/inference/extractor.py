@@ -18,7 +18,7 @@ from .cornerness import corner_mask
 from .cpu_tuning import cpu_has_native_bf16, keep_large_allocations
 from .device import resolve_device
 from .image_input import gray_scale_factor, to_gray, validate_image
-from .keypoints import max_pool_nms, refine_subpixel, suppress_weak, top_k, zero_border
+from .keypoints import peaks, refine_subpixel, top_k
 from .pyramid import build_pyramid, level_budgets, level_count, merge_levels
 from .types import BatchFeatures, ExtractorConfig, Features
 
@@ -135,9 +135,7 @@ class FeatureExtractor:
         c = self.config
         k = max_keypoints or c.max_keypoints
         scores = scores.float().contiguous()
-        kept = max_pool_nms(
-            zero_border(suppress_weak(scores, c.score_ratio), c.border), c.nms_window
-        )
+        kept = peaks(scores, c.score_ratio, c.border, c.nms_window)
         if c.min_gradient > 0 or c.min_corner_ratio > 0:
             # After NMS, so that no new peak appears where a stronger neighbour is masked.
             kept = kept * corner_mask(image, c.min_gradient, c.min_corner_ratio)

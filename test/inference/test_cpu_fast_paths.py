@@ -19,6 +19,13 @@ def _plain_torch_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_SobelBlock, "_opencv", shifted_sums)
     monkeypatch.setattr(layers, "_fusable", lambda _x: False)
     monkeypatch.setattr(keypoints, "_max_filter_opencv", keypoints._max_filter_shifted)
+    monkeypatch.setattr(
+        keypoints,
+        "_peaks_opencv",
+        lambda scores, ratio, border, window: keypoints.max_pool_nms(
+            keypoints.zero_border(keypoints.suppress_weak(scores, ratio), border), window
+        ),
+    )
 
 
 @pytest.mark.parametrize("levels", [1, 2])

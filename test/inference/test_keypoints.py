@@ -5,6 +5,7 @@ import torch
 from sobelnet_ros.inference.keypoints import (
     max_filter,
     max_pool_nms,
+    peaks,
     refine_subpixel,
     suppress_weak,
     top_k,
@@ -44,6 +45,18 @@ def test_cpu_max_filter_equals_max_pool(requires_grad, window):
     scores = torch.rand(2, 1, 30, 40) * (torch.rand(2, 1, 30, 40) > 0.5)
     pooled = torch.nn.functional.max_pool2d(scores, window, stride=1, padding=window // 2)
     assert torch.equal(max_filter(scores.requires_grad_(requires_grad), window), pooled)
+
+
+@pytest.mark.parametrize(("ratio", "border", "window"), [(0.3, 8, 3), (0.0, 0, 5), (0.5, 2, 1)])
+def test_cpu_peaks_equal_threshold_border_and_nms_bit_for_bit(ratio, border, window):
+    torch.manual_seed(0)
+    scores = torch.rand(2, 1, 40, 56) ** 2
+    scores[0, 0, 10:13, 20:23] = 0.97  # a plateau
+    scores[1, 0, 5, 5] = scores[1].max() * ratio  # exactly at the threshold: kept
+    expected = max_pool_nms(zero_border(suppress_weak(scores, ratio), border), window)
+    assert torch.equal(peaks(scores, ratio, border, window), expected)
+    assert torch.equal(peaks(scores.requires_grad_(), ratio, border, window), expected)
+    assert (expected > 0).sum() > 10
 
 
 def test_nms_window_must_be_odd():
