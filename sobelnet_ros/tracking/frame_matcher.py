@@ -104,8 +104,7 @@ class FrameMatcher:
         detected = keypoints.copy()
         gated = self.motion is not None and not self.gate_failed
         rows, cols = self._first_pass(store, keypoints, gated)
-        live = int((store.lost == 0).sum())
-        self.gate_failed = gated and len(rows) < PRIOR_FAILED_SHARE * live
+        self.gate_failed = gated and self._too_few(store, rows)
         if self.gate_failed:  # the motion changed: look everywhere, and next frame too
             keypoints[:] = detected
             rows, cols = self._first_pass(store, keypoints, gated=False)
@@ -141,8 +140,15 @@ class FrameMatcher:
                 c.ratio,
                 (store.first, self.descriptors) if c.history else None,
             )
+        if gated and self._too_few(store, rows):  # refining and verifying cannot add any
+            return rows[:0], cols[:0]
         agree = self._refine(store, keypoints, rows, cols)
         return self._verify(store, keypoints, rows[agree], cols[agree])
+
+    @staticmethod
+    def _too_few(store: TrackStore, rows: np.ndarray) -> bool:
+        """Whether ``rows`` are too few matches for the motion prior to have held."""
+        return len(rows) < PRIOR_FAILED_SHARE * int((store.lost == 0).sum())
 
     def _templates(self, store: TrackStore) -> tuple[torch.Tensor, ...]:
         """Each track's descriptors to compare: its last, and its first (``history``)."""
