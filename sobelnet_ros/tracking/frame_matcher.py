@@ -16,12 +16,16 @@ patches follow where nothing was detected.
    the last frame drops steps farther than ``epipolar_px`` from their epipolar
    line; tracks found again after a gap are checked against one fitted to the
    verified tracks that span the same gap.
-4. *Guided pass.* Live tracks still unmatched are looked for within
-   ``guided_px`` of where this frame's motion puts them and on their epipolar
-   line, with a looser descriptor bound.
+4. *Guided pass* (only with ``guided_px`` > 0; off by default). Live tracks
+   still unmatched are looked for within ``guided_px`` of where this frame's
+   motion puts them and on their epipolar line, with a looser descriptor bound.
 5. *Second look.* One Lucas-Kanade call refines the guided steps and follows
    the live tracks still unmatched, for at most ``bridge_frames`` frames in a
    row (``bridge.py``).
+
+A gate is searched through a grid of cells (``spatial.py``) and only its pairs
+are compared (``candidates.py``), so the first pass costs in proportion to
+the detections near each track rather than tracks x detections.
 """
 
 from __future__ import annotations
