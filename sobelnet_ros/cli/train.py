@@ -109,6 +109,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=4.0,
         help="descriptor: candidates farther than this from the positive are negatives",
     )
+    parser.add_argument(
+        "--min-gradient",
+        type=float,
+        default=0.0,
+        help="descriptor: the extractor's corner test on the candidates, gradient floor "
+        "(grey levels per px; 0: off)",
+    )
+    parser.add_argument(
+        "--min-corner-ratio",
+        type=float,
+        default=0.0,
+        help="descriptor: the extractor's corner test on the candidates, least l2/l1 (0: off)",
+    )
     parser.add_argument("--gamma", type=float, default=512.0, help="circle-loss scale")
     parser.add_argument("--margin", type=float, default=0.1, help="circle-loss margin")
     parser.add_argument(
@@ -198,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
                 negative_px=args.negative_px,
                 gamma=args.gamma,
                 margin=args.margin,
+                min_gradient=args.min_gradient,
+                min_corner_ratio=args.min_corner_ratio,
             ),
             frozen_detector(args.detector, device),
             DesNetConfig(widths=widths, extra_convs=extra, fine_detail=args.fine_detail),

@@ -27,6 +27,14 @@ class DescriptorConfig:
     margin: float = 0.1
     val_keypoints: int = 300  # keypoints per view for validation matching
     val_px: float = 3.0  # matching-accuracy threshold
+    # The extractor's corner test on the candidates (and validation keypoints):
+    # train on the points that inference keeps. 0 switches a threshold off.
+    min_gradient: float = 0.0
+    min_corner_ratio: float = 0.0
+
+    @property
+    def corner_test(self) -> tuple[float, float]:
+        return (self.min_gradient, self.min_corner_ratio)
 
 
 def frozen_detector(path: str | Path, device: torch.device) -> SobelNet:
@@ -61,7 +69,13 @@ class DescriptorTask:
         """Per pair: candidates in A and their positions in B (visible in B)."""
         size = batch.image_a.shape[-1]
         with torch.no_grad():
-            points = detect(self.detector, batch.image_a, batch.mask_a, self.config.candidates)
+            points = detect(
+                self.detector,
+                batch.image_a,
+                batch.mask_a,
+                self.config.candidates,
+                corner_test=self.config.corner_test,
+            )
         out = []
         for a, h in zip(points, batch.H.cpu().numpy(), strict=True):
             b = warp_points(a, h)
@@ -102,8 +116,10 @@ class DescriptorTask:
         correct, total = 0, 0
         for batch in batches:
             batch = batch.to(device)
-            points_a = detect(self.detector, batch.image_a, batch.mask_a, c.val_keypoints)
-            points_b = detect(self.detector, batch.image_b, batch.mask_b, c.val_keypoints)
+            points_a, points_b = (
+                detect(self.detector, image, mask, c.val_keypoints, corner_test=c.corner_test)
+                for image, mask in ((batch.image_a, batch.mask_a), (batch.image_b, batch.mask_b))
+            )
             dense_a, dense_b = model(batch.image_a), model(batch.image_b)
             for i, h in enumerate(batch.H.cpu().numpy()):
                 a, b = points_a[i], points_b[i]

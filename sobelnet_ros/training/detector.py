@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..geometry import inside_image, warp_points
+from ..inference.cornerness import corner_mask
 from ..inference.keypoints import max_pool_nms, top_k, zero_border
 from ..models import SobelNet, SobelNetConfig
 from .losses import gaussian_loss
@@ -87,11 +88,23 @@ class DetectorTask:
 
 
 def detect(
-    model: nn.Module, images: torch.Tensor, masks: torch.Tensor, count: int, border: int = 4
+    model: nn.Module,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    count: int,
+    border: int = 4,
+    corner_test: tuple[float, float] = (0.0, 0.0),
 ):
-    """Top ``count`` NMS keypoints per image inside its mask: list of ``(N, 2)`` arrays."""
+    """Top ``count`` NMS keypoints per image inside its mask: list of ``(N, 2)`` arrays.
+
+    ``corner_test`` is the extractor's ``(min_gradient, min_corner_ratio)``,
+    applied after NMS as the extractor does; ``(0, 0)`` switches it off.
+    """
     scores = model(images) * masks
-    points, values, _ = top_k(max_pool_nms(zero_border(scores, border), 5), count)
+    kept = max_pool_nms(zero_border(scores, border), 5)
+    if any(threshold > 0 for threshold in corner_test):
+        kept = kept * corner_mask(images, *corner_test).to(kept.device)
+    points, values, _ = top_k(kept, count)
     return [p[v > 0].cpu().numpy() for p, v in zip(points, values, strict=True)]
 
 

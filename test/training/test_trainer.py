@@ -147,3 +147,24 @@ def test_checkpoints_are_loaded_without_unpickling_objects(tmp_path):
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
     with pytest.raises(ValueError, match="checkpoint.pt"):
         load_checkpoint(path, model, optimizer, scheduler)
+
+
+def test_corner_tested_candidates_are_those_the_extractor_keeps(detector_file):
+    """With the corner test on, every candidate passes the extractor's mask, and
+    the test leaves out the flat and straight-edge peaks that it finds without."""
+    from sobelnet_ros.inference.cornerness import corner_mask
+
+    detector = frozen_detector(detector_file, torch.device("cpu"))
+    batch = PairSampler([], PAIRS, 5).batch(0, 4)
+    plain, tested = (
+        DescriptorTask(DescriptorConfig(candidates=64, **test), detector).candidates(batch)
+        for test in ({}, {"min_gradient": 1.0, "min_corner_ratio": 0.1})
+    )
+    mask = corner_mask(batch.image_a, 1.0, 0.1)[:, 0]
+    for i, (a_tested, b_tested) in enumerate(tested):
+        x, y = a_tested.long().unbind(1)
+        assert (mask[i, y, x] == 1).all() and len(a_tested) == len(b_tested)
+    x, y = torch.cat([a for a, _ in plain]).long().unbind(1)
+    images = torch.cat([torch.full((len(a),), i) for i, (a, _) in enumerate(plain)])
+    rejected = int((mask[images, y, x] == 0).sum())
+    assert rejected > 0  # the untested candidates include points the test removes
