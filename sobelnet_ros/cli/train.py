@@ -113,14 +113,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-gradient",
         type=float,
         default=0.0,
-        help="descriptor: the extractor's corner test on the candidates, gradient floor "
-        "(grey levels per px; 0: off)",
+        help="the extractor's corner test, gradient floor (grey levels per px; 0: off): "
+        "descriptor: on the candidates; detector (peaks target): on the targets",
     )
     parser.add_argument(
         "--min-corner-ratio",
         type=float,
         default=0.0,
-        help="descriptor: the extractor's corner test on the candidates, least l2/l1 (0: off)",
+        help="the extractor's corner test, least l2/l1 (0: off), applied as --min-gradient",
     )
     parser.add_argument("--gamma", type=float, default=512.0, help="circle-loss scale")
     parser.add_argument("--margin", type=float, default=0.1, help="circle-loss margin")
@@ -195,7 +195,12 @@ def run(args: argparse.Namespace) -> int:
     val_sampler = PairSampler(val_images, val_config, args.seed + 1)
     if args.task == "detector":
         task = DetectorTask(
-            DetectorConfig(target=args.target, sigma=args.sigma),
+            DetectorConfig(
+                target=args.target,
+                sigma=args.sigma,
+                min_gradient=args.min_gradient,
+                min_corner_ratio=args.min_corner_ratio,
+            ),
             SobelNetConfig(normalize_gradients=not args.raw_gradients),
         )
     else:

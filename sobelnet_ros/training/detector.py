@@ -30,6 +30,10 @@ class DetectorConfig:
     match_px: float = 2.0  # agreement of corners across the pair (corners target)
     peaks: int = 200  # partner peaks per view (peaks target)
     val_keypoints: int = 200  # keypoints per view for validation repeatability
+    # Peaks target: only peaks that pass the extractor's corner test are targets,
+    # the rest (edges, flat areas) are background. 0 switches a threshold off.
+    min_gradient: float = 0.0
+    min_corner_ratio: float = 0.0
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -59,8 +63,11 @@ class DetectorTask:
             )
         else:
             H = batch.H
-            points_b = peak_targets(scores_a.detach(), H, c.peaks)
-            points_a = peak_targets(scores_b.detach(), torch.linalg.inv(H), c.peaks)
+            allowed_a, allowed_b = self._allowed(batch)
+            points_b = peak_targets(scores_a.detach(), H, c.peaks, allowed=allowed_a)
+            points_a = peak_targets(
+                scores_b.detach(), torch.linalg.inv(H), c.peaks, allowed=allowed_b
+            )
         device = scores.device
         target_a = gaussian_heatmap(points_a, size, c.sigma, device)
         target_b = gaussian_heatmap(points_b, size, c.sigma, device)
@@ -69,6 +76,16 @@ class DetectorTask:
             + gaussian_loss(scores_b, target_b, batch.mask_b, c.positive_weight)
         )
         return loss, {"targets": float(np.mean([len(p) for p in points_a]))}
+
+    def _allowed(self, batch: PairBatch) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Where each view's peaks may be targets: the corner test, or anywhere."""
+        c = self.config
+        if c.min_gradient <= 0 and c.min_corner_ratio <= 0:
+            return None, None
+        return tuple(
+            corner_mask(image, c.min_gradient, c.min_corner_ratio)
+            for image in (batch.image_a, batch.image_b)
+        )
 
     @torch.no_grad()
     def validate(self, model: nn.Module, batches: list[PairBatch]) -> dict[str, float]:

@@ -75,18 +75,24 @@ def peak_targets(
     count: int,
     nms_window: int = 5,
     border: int = 4,
+    allowed: torch.Tensor | None = None,
 ) -> list[np.ndarray]:
     """Top ``count`` NMS peaks of each score map, warped into the other view.
 
     Args:
         scores: ``(B, 1, S, S)`` score maps of this view (detached).
         H_to_other: ``(B, 3, 3)`` this view -> the other view.
+        allowed: ``(B, 1, S, S)`` 0/1 map of where a peak may be a target (the
+            extractor's corner test, say), applied after NMS; None: anywhere.
 
     Returns:
         per pair, ``(N, 2)`` peak positions in the other view, those inside it.
     """
     size = scores.shape[-1]
-    peaks, values, _ = top_k(max_pool_nms(zero_border(scores, border), nms_window), count)
+    kept = max_pool_nms(zero_border(scores, border), nms_window)
+    if allowed is not None:
+        kept = kept * allowed.to(kept.device)
+    peaks, values, _ = top_k(kept, count)
     out = []
     for points, value, h in zip(
         peaks.cpu().numpy(), values.cpu().numpy(), H_to_other.cpu().numpy(), strict=True

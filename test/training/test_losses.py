@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sobelnet_ros.training.losses import circle_loss, circle_loss_rows, gaussian_loss
-from sobelnet_ros.training.targets import gaussian_heatmap
+from sobelnet_ros.training.targets import gaussian_heatmap, peak_targets
 
 
 def test_gaussian_loss_matches_hand_computation():
@@ -89,3 +89,18 @@ def test_circle_loss_gradients_flow_and_prefer_matching_descriptors():
     assert raw_a.grad is not None and raw_a.grad.abs().sum() > 0
     random_b = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
     assert loss.item() < circle_loss(desc_a, random_b, points, points, gamma=32.0).item()
+
+
+def test_peak_targets_warp_the_peaks_and_skip_those_not_allowed():
+    scores = torch.zeros(1, 1, 64, 64)
+    for x, y, value in [(10, 20, 0.9), (40, 12, 0.8), (30, 50, 0.7)]:
+        scores[0, 0, y, x] = value
+    shift = torch.tensor(
+        [[[1.0, 0.0, 3.0], [0.0, 1.0, -2.0], [0.0, 0.0, 1.0]]], dtype=torch.float64
+    )
+    everywhere = peak_targets(scores, shift, count=10)[0]
+    np.testing.assert_allclose(everywhere, [[13, 18], [43, 10], [33, 48]])
+    allowed = torch.ones_like(scores)
+    allowed[0, 0, 8:16, 36:44] = 0  # the second peak sits on an edge, say
+    tested = peak_targets(scores, shift, count=10, allowed=allowed)[0]
+    np.testing.assert_allclose(tested, [[13, 18], [33, 48]])

@@ -168,3 +168,16 @@ def test_corner_tested_candidates_are_those_the_extractor_keeps(detector_file):
     images = torch.cat([torch.full((len(a),), i) for i, (a, _) in enumerate(plain)])
     rejected = int((mask[images, y, x] == 0).sum())
     assert rejected > 0  # the untested candidates include points the test removes
+
+
+def test_corner_tested_peak_targets_are_fewer_and_the_loss_trains():
+    batch = PairSampler([], PAIRS, 6).batch(0, 4)
+    torch.manual_seed(0)
+    model = SobelNet()
+    counts = []
+    for test in ({}, {"min_gradient": 1.0, "min_corner_ratio": 0.1}):
+        task = DetectorTask(DetectorConfig(target="peaks", peaks=200, **test))
+        loss, info = task.loss(model, batch)
+        loss.backward()
+        counts.append(info["targets"])
+    assert 0 < counts[1] < counts[0]
