@@ -24,7 +24,7 @@ class ExtractorConfig:
     pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]
     coarse_share: float = 0.25  # share of max_keypoints given to the octaves [ours]
     min_gradient: float = 1.0  # grey levels/px, RMS gradient a keypoint needs; 0: off [ours]
-    min_corner_ratio: float = 0.1  # l2/l1 of the structure tensor it needs; 0: off [ours]
+    min_corner_ratio: float = 0.065  # l2/l1 of the structure tensor it needs; 0: off [ours]
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
     half: bool = False  # half-precision networks on CUDA (ignored on the CPU)
     half_dtype: str = "float16"  # the half precision on CUDA: "float16" or "bfloat16"

@@ -54,8 +54,10 @@ def test_channel_layouts_and_dtypes_agree(random_extractor, textured_image):
     gray8 = random_extractor.extract(np.ascontiguousarray(textured_image[..., 0]))
     gray16 = random_extractor.extract(textured_image[..., 0].astype(np.uint16) * 257)
     grayf = random_extractor.extract(textured_image[..., 0].astype(np.float32) / 255)
-    np.testing.assert_allclose(gray8.keypoints, gray16.keypoints, atol=1e-3)
-    np.testing.assert_allclose(gray8.keypoints, grayf.keypoints, atol=1e-3)
+    # The three scale to [0, 1] differently (x / 255, x * 257 / 65535): up to one float32
+    # ulp apart, which the sub-pixel fit of a nearly flat peak turns into a few 1e-3 px.
+    np.testing.assert_allclose(gray8.keypoints, gray16.keypoints, atol=1e-2)
+    np.testing.assert_allclose(gray8.keypoints, grayf.keypoints, atol=1e-2)
     rgba = np.dstack([textured_image, np.full(textured_image.shape[:2], 255, np.uint8)])
     rgb = random_extractor.extract(textured_image)
     np.testing.assert_array_equal(random_extractor.extract(rgba).keypoints, rgb.keypoints)
