@@ -93,6 +93,30 @@ def test_top_k_larger_than_the_map():
     assert keypoints.shape == (1, 20, 2) and int(count[0]) == 9
 
 
+@pytest.mark.parametrize(
+    ("shape", "k", "density"),
+    [((2, 1, 48, 64), 100, 0.01), ((1, 1, 120, 160), 64, 0.05), ((3, 1, 20, 30), 50, 0.9)],
+)
+def test_top_k_on_the_cpu_gives_the_torch_path_values(shape, k, density):
+    # With autograd on, top_k takes the torch.topk path (the one other devices run).
+    torch.manual_seed(0)
+    scores = torch.rand(shape) * (torch.rand(shape) < density)
+    fast = top_k(scores, k)
+    reference = [t.detach() for t in top_k(scores.clone().requires_grad_(), k)]
+    for got, expected in zip(fast, reference, strict=True):
+        assert got.dtype == expected.dtype and torch.equal(got, expected)
+    assert (fast[2] > 0).all()
+
+
+def test_top_k_on_the_cpu_keeps_equal_scores_in_raster_order():
+    scores = torch.zeros(1, 1, 4, 5)
+    scores[0, 0, 3, 1] = scores[0, 0, 0, 4] = scores[0, 0, 2, 2] = 0.5
+    scores[0, 0, 1, 0] = 0.75
+    keypoints, values, count = top_k(scores, 3)
+    assert int(count[0]) == 3 and values[0].tolist() == [0.75, 0.5, 0.5]
+    assert keypoints[0].tolist() == [[0.0, 1.0], [4.0, 0.0], [2.0, 2.0]]
+
+
 def quadratic_peak(x0: float, y0: float, cross: float = 0.0) -> torch.Tensor:
     """9x9 map of a concave quadratic whose maximum is at (x0, y0)."""
     ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
