@@ -1,6 +1,6 @@
 import torch
 
-from sobelnet_ros.models.sampling import pixel_to_grid, sample_descriptors
+from sobelnet_ros.models.sampling import pixel_to_grid, sample_descriptors, sample_features
 
 
 def test_pixel_centre_convention():
@@ -19,3 +19,22 @@ def test_sampling_at_a_cell_centre_returns_that_cell():
     sampled = sample_descriptors(dense, keypoints, stride=8)
     assert sampled.shape == (1, 1, 16)
     assert torch.allclose(sampled[0, 0], dense[0, :, 1, 2], atol=1e-6)
+
+
+def test_sampled_features_are_contiguous_rows_per_keypoint():
+    torch.manual_seed(0)
+    dense = torch.randn(2, 5, 6, 7)
+    keypoints = torch.rand(2, 9, 2) * torch.tensor([4 * 7, 4 * 6]) - 2  # some off the map
+    got = sample_features(dense, keypoints, 4)
+    assert got.shape == (2, 9, 5) and got.is_contiguous()
+    grid = pixel_to_grid(keypoints, (6, 7), 4)
+    expected = torch.nn.functional.grid_sample(
+        dense, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
+    assert torch.equal(got, expected.squeeze(2).transpose(1, 2))
+
+
+def test_sampled_features_carry_gradients_to_the_map():
+    dense = torch.randn(2, 5, 6, 7, requires_grad=True)
+    sample_features(dense, torch.rand(2, 9, 2) * 20, 4).sum().backward()
+    assert dense.grad is not None and dense.grad.abs().sum() > 0
