@@ -81,6 +81,22 @@ def test_merge_maps_octave_keypoints_to_input_pixels_best_first():
     assert merged.descriptors[0, 1, 0].item() == octave.descriptors[0, 0, 0].item()
 
 
+def test_merge_moves_each_images_descriptors_with_its_keypoints():
+    torch.manual_seed(0)
+    parts = [
+        BatchFeatures(
+            torch.rand(2, k, 2), torch.rand(2, k), torch.randn(2, k, 4), torch.tensor([k, k])
+        )
+        for k in (5, 3)
+    ]
+    merged = merge_levels(parts)
+    scores = torch.cat([part.scores for part in parts], dim=1)
+    descriptors = torch.cat([part.descriptors for part in parts], dim=1)
+    for image in range(2):
+        order = scores[image].argsort(descending=True)
+        assert torch.equal(merged.descriptors[image], descriptors[image, order])
+
+
 def test_extractor_merges_levels_within_budget_and_image():
     rng = np.random.default_rng(0)
     image = cv2.resize(rng.integers(0, 255, (60, 80), dtype=np.uint8), (333, 251))
