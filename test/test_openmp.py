@@ -13,10 +13,11 @@ CHECK = (
     "import torch\n"
     "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
 )
+USER_CHOICES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
 def _run(code: str, **env: str) -> str:
-    environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | env
+    environ = {k: v for k, v in os.environ.items() if k not in USER_CHOICES} | env
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=120
     )
@@ -24,13 +25,20 @@ def _run(code: str, **env: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("module", ["cli.main", "ros.detector_main"])
-def test_the_command_and_the_node_start_torch_with_sleeping_openmp_threads(module):
-    assert _run(CHECK.format(module=module)) == "PASSIVE True"
+def test_the_node_starts_torch_with_sleeping_openmp_threads():
+    assert _run(CHECK.format(module="ros.detector_main")) == "PASSIVE True"
 
 
-def test_a_policy_set_by_the_user_is_kept():
-    assert _run(CHECK.format(module="cli.main"), OMP_WAIT_POLICY="ACTIVE") == "ACTIVE True"
+def test_the_command_keeps_libgomps_default():
+    assert _run(CHECK.format(module="cli.main")) == "None True"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE True"), ({"GOMP_SPINCOUNT": "300000"}, "None True")],
+)
+def test_a_choice_made_by_the_user_is_kept(env, expected):
+    assert _run(CHECK.format(module="ros.detector_main"), **env) == expected
 
 
 def test_after_torch_is_loaded_nothing_changes():

@@ -11,8 +11,6 @@ import importlib
 import logging
 import sys
 
-from ..openmp import prefer_passive_waits
-
 # name -> (module under sobelnet_ros, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cli.demo", "run on the bundled demo input and show the results"),
@@ -46,7 +44,6 @@ def _module(module_name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    prefer_passive_waits()  # before build_parser imports torch
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and args.missing is None:  # a command that cannot load takes any arguments
