@@ -6,9 +6,10 @@ machine saves a wake-up per operator; on cores shared with other work that
 spins too (another torch process) the spinning threads take the time the
 working ones need, and a frame waits at every operator for a thread that is
 not running. Measured on the 2-core development VM, `sobelnet bench` at
-640x480: idle, 30-33 ms per frame with libgomp's default against 40-42 ms
+640x480: idle, 26-35 ms per frame with libgomp's default against 34-36 ms
 with passive threads; beside another `sobelnet bench`, 64-108 ms against
-42 ms (beside two plain busy loops both about 118 ms). A node shares its
+42 ms (beside two plain busy loops both about 118 ms; those two with the
+previous CPU paths). A node shares its
 cores with the camera driver and the front-end that reads it, so it sleeps
 its threads; the ``sobelnet`` command and the library keep libgomp's default.
 """
