@@ -10,6 +10,12 @@ MOTION_RANSAC_PX = 3.0  # px, the motion prior's inlier bound: loose, it only ce
 
 MAX_MODEL_POINTS = 128  # points RANSAC samples from; all are then checked and refitted
 MAX_ITERATIONS = 300  # RANSAC samples at most: bounds the time when few tracks are inliers
+# The sample's model is found at a looser bound (a model from 7 noisy points explains
+# fewer steps within the final bound, so RANSAC would draw many more samples), then
+# refitted by least squares to the steps close to it, twice, the second time to those
+# within the final bound.
+SAMPLE_SCALE = 2.0
+REFITS = 2
 METHODS = {"ransac": cv2.FM_RANSAC, "magsac": cv2.USAC_MAGSAC}
 
 
@@ -22,12 +28,14 @@ def fundamental_inliers(
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Fundamental matrix ``F_0to1`` of the correspondences and their inlier mask.
 
-    RANSAC (``"ransac"``) or USAC MAGSAC++ (``"magsac"``) finds the model on at
+    RANSAC (``"ransac"``) or USAC MAGSAC++ (``"magsac"``) finds a model on at
     most ``MAX_MODEL_POINTS`` of them, evenly drawn (a fixed stride, so the
-    result is deterministic); the model is then refitted by least squares to
-    every point within ``threshold_px`` of its epipolar line in image 1, and
-    the points within ``threshold_px`` of the refitted model's lines are the
-    inliers. Sampling a subset keeps the cost flat in the number of tracks.
+    result is deterministic), at ``SAMPLE_SCALE`` times the bound; it is then
+    refitted by least squares to every point within that looser bound of its
+    epipolar line in image 1, and once more to those within ``threshold_px``
+    of the refitted model's lines. The points within ``threshold_px`` of the
+    better refit are the inliers. Sampling a subset keeps the cost flat in the
+    number of tracks; the looser bound lets RANSAC stop after fewer samples.
 
     Returns:
         ``(F, inliers)``: F is None (and no point an inlier) when fewer than 8
@@ -42,17 +50,24 @@ def fundamental_inliers(
     points0 = np.asarray(points0, np.float64)
     points1 = np.asarray(points1, np.float64)
     stride = max(1, -(-count // MAX_MODEL_POINTS))
-    F = _fit(points0[::stride], points1[::stride], METHODS[method], threshold_px, confidence)
+    sample0, sample1 = points0[::stride], points1[::stride]
+    F = _fit(sample0, sample1, METHODS[method], SAMPLE_SCALE * threshold_px, confidence)
     if F is None:
         return None, none
     with np.errstate(invalid="ignore"):
-        inliers = epipolar_distances(F, points0, points1) <= threshold_px
-        refined = _fit(points0[inliers], points1[inliers], cv2.FM_8POINT)
-        if refined is not None:
-            refined_inliers = epipolar_distances(refined, points0, points1) <= threshold_px
-            if refined_inliers.sum() >= inliers.sum():
-                F, inliers = refined, refined_inliers
-    return F, inliers
+        inliers = epipolar_distances(F, points0, points1) <= SAMPLE_SCALE * threshold_px
+        best, best_inliers = None, none
+        for _ in range(REFITS):
+            refitted = _fit(points0[inliers], points1[inliers], cv2.FM_8POINT)
+            if refitted is None:
+                break
+            inliers = epipolar_distances(refitted, points0, points1) <= threshold_px
+            if inliers.sum() >= best_inliers.sum():
+                best, best_inliers = refitted, inliers
+    if best is None:  # too few close to the sampled model to refit: its own inliers
+        with np.errstate(invalid="ignore"):
+            return F, epipolar_distances(F, points0, points1) <= threshold_px
+    return best, best_inliers
 
 
 def fit_fundamental(points0: np.ndarray, points1: np.ndarray) -> np.ndarray | None:

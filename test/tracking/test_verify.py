@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+from scene import K, camera_poses, project
+
+from sobelnet_ros.tracking import epipolar_distances, fundamental_inliers
+
+
+def _two_views(count: int, outliers: int, noise_px: float, seed: int):
+    rng = np.random.default_rng(seed)
+    world = rng.uniform([-3, -2, 4], [3, 2, 12], size=(count, 3))
+    first, second = camera_poses(2, np.array([0.3, 0.05, 0.1]), np.array([0.0, 0.04, 0.01]))
+    points0, points1 = project(world, first), project(world, second)
+    points1 = points1 + rng.normal(scale=noise_px, size=points1.shape)
+    wrong = rng.choice(count, outliers, replace=False)
+    points1[wrong] += rng.uniform(6, 30, size=(outliers, 2)) * rng.choice([-1, 1], (outliers, 2))
+    return points0, points1, wrong
+
+
+def _true_F(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    relative = np.linalg.inv(second) @ first  # camera 0 -> camera 1
+    R, t = relative[:3, :3], relative[:3, 3]
+    skew = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
+    K_inv = np.linalg.inv(K)
+    return K_inv.T @ skew @ R @ K_inv
+
+
+@pytest.mark.parametrize("method", ["ransac", "magsac"])
+@pytest.mark.parametrize("count, outliers", [(60, 6), (500, 100)])
+def test_inliers_are_the_correct_steps(method, count, outliers):
+    points0, points1, wrong = _two_views(count, outliers, noise_px=0.15, seed=count)
+    F, inliers = fundamental_inliers(points0, points1, 0.8, method)
+    assert F is not None
+    assert not inliers[wrong].any()  # every displaced step is dropped
+    correct = np.setdiff1d(np.arange(count), wrong)
+    assert inliers[correct].mean() >= 0.97
+    truth = _true_F(*camera_poses(2, np.array([0.3, 0.05, 0.1]), np.array([0.0, 0.04, 0.01])))
+    # the model agrees with the true geometry on the correct steps
+    assert np.median(epipolar_distances(truth, points0[correct], points1[correct])) < 0.3
+    assert np.median(epipolar_distances(F, points0[correct], points1[correct])) < 0.3
+
+
+def test_too_few_points_give_no_model():
+    points0, points1, _ = _two_views(7, 0, noise_px=0.0, seed=1)
+    F, inliers = fundamental_inliers(points0, points1, 0.8)
+    assert F is None and not inliers.any()
