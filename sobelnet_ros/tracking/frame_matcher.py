@@ -36,7 +36,13 @@ import numpy as np
 import torch
 
 from .bridge import flow, followed
-from .candidates import gate_matches, gated_matches, one_to_one, pair_similarity
+from .candidates import (
+    gate_matches,
+    gated_matches,
+    one_to_one,
+    pair_similarity,
+    similarities,
+)
 from .refine import refine_steps, refined
 from .spatial import pairs_within
 from .store import TrackStore
@@ -135,14 +141,14 @@ class FrameMatcher:
             )
         else:
             rows, cols = gated_matches(
-                store.last @ self.descriptors.T,
+                similarities(store.last, self.descriptors),
                 keypoints,
                 None,
                 radius,
                 c.top_k,
                 c.max_distance,
                 c.ratio,
-                (store.first, self.descriptors) if c.history else None,
+                (templates, self.descriptors),
             )
         if gated and self._too_few(store, rows):  # refining and verifying cannot add any
             return rows[:0], cols[:0]

@@ -3,7 +3,12 @@ import warnings
 import numpy as np
 import torch
 
-from sobelnet_ros.tracking.candidates import best_two, pair_similarity
+from sobelnet_ros.tracking.candidates import (
+    best_two,
+    gated_matches,
+    pair_similarity,
+    similarities,
+)
 
 
 def test_best_two_per_run_matches_a_sort_with_ties():
@@ -45,3 +50,24 @@ def test_pair_similarity_is_the_best_template_dot_product_in_any_pair_order():
     )
     assert values.dtype == np.float32
     assert len(pair_similarity((last,), descriptors, rows[:0], cols[:0])) == 0
+
+
+def test_candidates_chosen_by_similarities_are_rescored_exactly():
+    rng = np.random.default_rng(11)
+    last, first = _unit_rows(rng, 300, 64), _unit_rows(rng, 300, 64)
+    order = rng.permutation(300)
+    noise = torch.as_tensor(rng.normal(scale=0.08, size=(300, 64)), dtype=torch.float32)
+    descriptors = torch.nn.functional.normalize(last[order] + noise, dim=1)
+    approximate = similarities(last, descriptors)
+    exact = last @ descriptors.T
+    assert (approximate.float() - exact).abs().max() < 0.02
+    keypoints = rng.uniform(0, 600, (300, 2))
+    radius = np.full(300, 16.0)
+    options = (keypoints, None, radius, 8, 1.0, 0.95, ((last, first), descriptors))
+    rows, cols = gated_matches(approximate, *options)
+    exact_rows, exact_cols = gated_matches(exact, *options)
+    np.testing.assert_array_equal(rows, exact_rows)
+    np.testing.assert_array_equal(cols, exact_cols)
+    assert len(rows) > 250
+    inverse = np.argsort(order)  # detection j shows track order[j]
+    assert (cols == inverse[rows]).mean() > 0.98
