@@ -139,7 +139,9 @@ class DescriptorTracker:
         occupied: np.ndarray,
         time_now: float,
     ) -> np.ndarray:
-        free = np.setdiff1d(np.arange(len(keypoints)), taken)
+        untaken = np.ones(len(keypoints), dtype=bool)
+        untaken[taken] = False
+        free = np.flatnonzero(untaken)
         new = spread_new(
             keypoints,
             np.asarray(features.scores),

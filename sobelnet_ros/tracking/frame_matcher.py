@@ -312,7 +312,9 @@ class FrameMatcher:
             return (rows, cols, *empty)
         free = np.zeros(0, dtype=np.int64)
         if c.bridge_frames > 0 and self.fundamental is not None:
-            free = np.setdiff1d(np.flatnonzero(store.lost == 0), rows)
+            unmatched = store.lost == 0
+            unmatched[rows] = False
+            free = np.flatnonzero(unmatched)
             free = free[store.bridged[free] < c.bridge_frames]
         checked = len(rows) - guided
         moving = np.concatenate([rows[checked:], free])

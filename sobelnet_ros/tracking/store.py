@@ -65,7 +65,8 @@ class TrackStore:
         self.lost[rows] = 0
         self.bridged[rows] = 0
         self.stamps[rows] = stamp
-        self.last[torch.as_tensor(rows, device=self.last.device)] = descriptors
+        index = torch.as_tensor(rows, device=self.last.device)
+        self.last.index_copy_(0, index, descriptors.to(self.last.dtype))
 
     def follow(self, rows: np.ndarray, positions: np.ndarray, stamp: float) -> None:
         """Tracks ``rows`` were followed to ``positions`` without a detection."""
@@ -118,4 +119,5 @@ class TrackStore:
         for name in names:
             setattr(self, name, getattr(self, name)[keep])
         index = torch.as_tensor(np.flatnonzero(keep), device=self.last.device)
-        self.last, self.first = self.last[index], self.first[index]
+        # index_select: several times faster than indexing for a few hundred rows
+        self.last, self.first = self.last.index_select(0, index), self.first.index_select(0, index)

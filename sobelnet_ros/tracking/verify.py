@@ -102,12 +102,14 @@ def _fit(
 
 def epipolar_distances(F_0to1: np.ndarray, points0: np.ndarray, points1: np.ndarray) -> np.ndarray:
     """Distance in px of each ``points1[i]`` from the epipolar line ``F_0to1 points0[i]``."""
-    p0 = np.concatenate([np.asarray(points0, np.float64), np.ones((len(points0), 1))], axis=1)
-    p1 = np.concatenate([np.asarray(points1, np.float64), np.ones((len(points1), 1))], axis=1)
-    lines = p0 @ np.asarray(F_0to1, np.float64).T
-    norm = np.hypot(lines[:, 0], lines[:, 1])
+    F = np.asarray(F_0to1, np.float64)
+    x0, y0 = np.asarray(points0, np.float64).reshape(-1, 2).T
+    x1, y1 = np.asarray(points1, np.float64).reshape(-1, 2).T
+    a = F[0, 0] * x0 + F[0, 1] * y0 + F[0, 2]
+    b = F[1, 0] * x0 + F[1, 1] * y0 + F[1, 2]
+    c = F[2, 0] * x0 + F[2, 1] * y0 + F[2, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.abs((lines * p1).sum(1)) / norm
+        return np.abs(a * x1 + b * y1 + c) / np.hypot(a, b)
 
 
 def image_motion(points0: np.ndarray, points1: np.ndarray) -> np.ndarray | None:
