@@ -330,13 +330,17 @@ class FrameMatcher:
         keep = np.ones(len(rows), dtype=bool)
         if c.refine_reject:
             keep[checked:] = agree
-        found = followed(
-            *self.images, before[guided:], at[guided:], converged[guided:], c.refine_window_px
-        )
-        if self.fundamental is None:  # nothing to check the followed steps against
-            found[:] = False
-        else:
+        # the epipolar check first: the backward flow then runs only where it passed
+        on_line = np.zeros(len(free), dtype=bool)
+        if self.fundamental is not None:  # else nothing to check the followed steps against
             with np.errstate(invalid="ignore"):
                 distances = epipolar_distances(self.fundamental, before[guided:], at[guided:])
-                found &= distances <= c.epipolar_px
+                on_line = distances <= c.epipolar_px
+        found = followed(
+            *self.images,
+            before[guided:],
+            at[guided:],
+            converged[guided:] & on_line,
+            c.refine_window_px,
+        )
         return rows[keep], cols[keep], free[found], at[guided:][found]
