@@ -62,7 +62,8 @@ def followed(
     found &= (at[:, 1] >= 0) & (at[:, 1] <= height - 1)
     if not found.any():
         return found
-    back, back_converged = flow(current, previous, at[found], before[found], window_px)
+    # started where it should end: the image alone finds it, or it is off anyway
+    back, back_converged = flow(current, previous, at[found], before[found], window_px, levels=0)
     agree = back_converged & (np.linalg.norm(back - before[found], axis=1) <= BACKWARD_PX)
     found[np.flatnonzero(found)] = agree
     return found
