@@ -16,7 +16,9 @@ import numpy as np
 
 # 10 steps to 0.03 px: the steps start within a pixel or two of the answer
 _CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03)
-LEVELS = 1  # pyramid level above the image (as VINS-Mono): steps up to ~2 window sizes
+# pyramid levels above the image (as VINS-Mono) where no motion predicts the step:
+# steps up to ~2 window sizes; a step started at its prediction needs none
+LEVELS = 1
 BACKWARD_PX = 0.5  # px, largest forward-backward disagreement (VINS-Mono's bound)
 
 

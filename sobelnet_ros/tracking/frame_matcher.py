@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .bridge import flow, followed
+from .bridge import LEVELS, flow, followed
 from .candidates import (
     gate_matches,
     gated_matches,
@@ -323,7 +323,9 @@ class FrameMatcher:
         if self.motion is not None:
             expected = apply_motion(self.motion, expected)
         start = np.concatenate([keypoints[cols[checked:]], expected])
-        at, converged = flow(*self.images, before, start, c.refine_window_px)
+        # started where this frame's motion puts them, the image alone finds them
+        levels = 0 if self.motion is not None else LEVELS
+        at, converged = flow(*self.images, before, start, c.refine_window_px, levels)
         keypoints[cols[checked:]], agree = refined(
             keypoints[cols[checked:]], at[:guided], converged[:guided], c.refine_max_px
         )
