@@ -56,6 +56,7 @@ from .verify import (
 )
 
 PRIOR_FAILED_SHARE = 0.25  # fewer live tracks matched in the gate: match again without it
+TRUSTED_SHARE = 0.9  # gated matches within the bound of a least-squares fit: no RANSAC
 
 
 @dataclass
@@ -153,7 +154,7 @@ class FrameMatcher:
         if gated and self._too_few(store, rows):  # refining and verifying cannot add any
             return rows[:0], cols[:0]
         agree = self._refine(store, keypoints, rows, cols)
-        return self._verify(store, keypoints, rows[agree], cols[agree])
+        return self._verify(store, keypoints, rows[agree], cols[agree], gated)
 
     @staticmethod
     def _too_few(store: TrackStore, rows: np.ndarray) -> bool:
@@ -191,11 +192,17 @@ class FrameMatcher:
         return agree
 
     def _verify(
-        self, store: TrackStore, keypoints: np.ndarray, rows: np.ndarray, cols: np.ndarray
+        self,
+        store: TrackStore,
+        keypoints: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        gated: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Keep the matches consistent with the epipolar geometry of their frame gap.
 
-        Tracks seen in the last frame are checked by RANSAC; tracks found again
+        Tracks seen in the last frame are checked by RANSAC (``gated``: a
+        trimmed least-squares fit first); tracks found again
         after a gap by a fundamental matrix fitted to the verified tracks that
         were also seen at the start of that gap.
         """
@@ -207,7 +214,12 @@ class FrameMatcher:
         if continued.sum() < c.min_verify:
             keep = continued  # too few to check: trust the gate
         else:
-            F, inliers = fundamental_inliers(before, after, c.epipolar_px, c.verify_method)
+            # matches found in the gates of a motion that held are nearly all right:
+            # least squares on all of them, trimmed, unless fewer fit than that
+            trusted = TRUSTED_SHARE if gated else None
+            F, inliers = fundamental_inliers(
+                before, after, c.epipolar_px, c.verify_method, trusted_share=trusted
+            )
             self.fundamental = F
             keep = np.zeros(len(rows), dtype=bool)
             keep[np.flatnonzero(continued)] = inliers

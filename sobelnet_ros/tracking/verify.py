@@ -25,6 +25,7 @@ def fundamental_inliers(
     threshold_px: float,
     method: str = "ransac",
     confidence: float = 0.999,
+    trusted_share: float | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Fundamental matrix ``F_0to1`` of the correspondences and their inlier mask.
 
@@ -36,6 +37,10 @@ def fundamental_inliers(
     of the refitted model's lines. The points within ``threshold_px`` of the
     better refit are the inliers. Sampling a subset keeps the cost flat in the
     number of tracks; the looser bound lets RANSAC stop after fewer samples.
+
+    With ``trusted_share`` (correspondences known to be nearly all right), the
+    least-squares fit of all points, refitted the same way, is taken instead
+    of RANSAC's where at least that share of the points are its inliers.
 
     Returns:
         ``(F, inliers)``: F is None (and no point an inlier) when fewer than 8
@@ -49,24 +54,39 @@ def fundamental_inliers(
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     points0 = np.asarray(points0, np.float64)
     points1 = np.asarray(points1, np.float64)
-    stride = max(1, -(-count // MAX_MODEL_POINTS))
-    sample0, sample1 = points0[::stride], points1[::stride]
-    F = _fit(sample0, sample1, METHODS[method], SAMPLE_SCALE * threshold_px, confidence)
+    with np.errstate(invalid="ignore"):
+        if trusted_share is not None:  # most are right: least squares on all, trimmed
+            F, inliers = _refitted(
+                fit_fundamental(points0, points1), points0, points1, threshold_px
+            )
+            if F is not None and inliers.mean() >= trusted_share:
+                return F, inliers
+        stride = max(1, -(-count // MAX_MODEL_POINTS))
+        sample0, sample1 = points0[::stride], points1[::stride]
+        F = _fit(sample0, sample1, METHODS[method], SAMPLE_SCALE * threshold_px, confidence)
+        return _refitted(F, points0, points1, threshold_px)
+
+
+def _refitted(
+    F: np.ndarray | None, points0: np.ndarray, points1: np.ndarray, threshold_px: float
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """``F`` refitted by least squares to the points within ``SAMPLE_SCALE`` times the
+    bound of its lines, then to those within the bound of the refit's (``REFITS``), and
+    the points within the bound of the better refit."""
+    none = np.zeros(len(points0), dtype=bool)
     if F is None:
         return None, none
-    with np.errstate(invalid="ignore"):
-        inliers = epipolar_distances(F, points0, points1) <= SAMPLE_SCALE * threshold_px
-        best, best_inliers = None, none
-        for _ in range(REFITS):
-            refitted = _fit(points0[inliers], points1[inliers], cv2.FM_8POINT)
-            if refitted is None:
-                break
-            inliers = epipolar_distances(refitted, points0, points1) <= threshold_px
-            if inliers.sum() >= best_inliers.sum():
-                best, best_inliers = refitted, inliers
-    if best is None:  # too few close to the sampled model to refit: its own inliers
-        with np.errstate(invalid="ignore"):
-            return F, epipolar_distances(F, points0, points1) <= threshold_px
+    inliers = epipolar_distances(F, points0, points1) <= SAMPLE_SCALE * threshold_px
+    best, best_inliers = None, none
+    for _ in range(REFITS):
+        refitted = _fit(points0[inliers], points1[inliers], cv2.FM_8POINT)
+        if refitted is None:
+            break
+        inliers = epipolar_distances(refitted, points0, points1) <= threshold_px
+        if inliers.sum() >= best_inliers.sum():
+            best, best_inliers = refitted, inliers
+    if best is None:  # too few close to the model to refit: its own inliers
+        return F, epipolar_distances(F, points0, points1) <= threshold_px
     return best, best_inliers
 
 

@@ -24,11 +24,15 @@ def _true_F(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return K_inv.T @ skew @ R @ K_inv
 
 
-@pytest.mark.parametrize("method", ["ransac", "magsac"])
-@pytest.mark.parametrize("count, outliers", [(60, 6), (500, 100)])
-def test_inliers_are_the_correct_steps(method, count, outliers):
-    points0, points1, wrong = _two_views(count, outliers, noise_px=0.15, seed=count)
-    F, inliers = fundamental_inliers(points0, points1, 0.8, method)
+@pytest.mark.parametrize(
+    "method, trusted_share", [("ransac", None), ("magsac", None), ("ransac", 0.9)]
+)
+@pytest.mark.parametrize("count, outliers", [(60, 6), (500, 15), (500, 100)])
+def test_inliers_are_the_correct_steps(method, trusted_share, count, outliers):
+    """Least squares trusted to most points (a few wrong ones), or RANSAC, where the
+    trimmed fit does not explain enough of them (a fifth wrong), drop every wrong step."""
+    points0, points1, wrong = _two_views(count, outliers, noise_px=0.15, seed=count + outliers)
+    F, inliers = fundamental_inliers(points0, points1, 0.8, method, trusted_share=trusted_share)
     assert F is not None
     assert not inliers[wrong].any()  # every displaced step is dropped
     correct = np.setdiff1d(np.arange(count), wrong)
