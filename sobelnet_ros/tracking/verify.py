@@ -133,12 +133,15 @@ def epipolar_distances(F_0to1: np.ndarray, points0: np.ndarray, points1: np.ndar
 
 
 def image_motion(points0: np.ndarray, points1: np.ndarray) -> np.ndarray | None:
-    """The 2x3 affine map that best moves ``points0`` onto ``points1`` (RANSAC), or None."""
+    """The 2x3 affine map that best moves ``points0`` onto ``points1`` (RANSAC on at most
+    ``MAX_MODEL_POINTS`` of them, evenly drawn: it only centres the next frame's gates),
+    or None."""
     if len(points0) < 6:
         return None
+    stride = max(1, -(-len(points0) // MAX_MODEL_POINTS))
     A, _ = cv2.estimateAffine2D(
-        np.asarray(points0, np.float32),
-        np.asarray(points1, np.float32),
+        np.asarray(points0[::stride], np.float32),
+        np.asarray(points1[::stride], np.float32),
         method=cv2.RANSAC,
         ransacReprojThreshold=MOTION_RANSAC_PX,
     )
