@@ -259,9 +259,6 @@ class FrameMatcher:
             return inliers
         before, after = before[known], keypoints[cols[chain[known]]]
         F = fit_fundamental(before, after)
-        if F is not None:  # once more without the tracks that drifted over the gap
-            close = epipolar_distances(F, before, after) <= 2.0 * threshold
-            F = fit_fundamental(before[close], after[close])
         if F is None:
             return np.zeros(len(gap), dtype=bool)
         distances = epipolar_distances(F, store.lag_position(rows[gap], lag), keypoints[cols[gap]])
