@@ -15,7 +15,7 @@ class TrackerConfig:
     max_tracks: int | None = None  # tracks per frame; None: the extractor's max_keypoints
     max_distance: float = 1.0  # largest descriptor L2 distance of a match (unit norm: 0..2)
     ratio: float | None = 0.95  # Lowe's ratio on the two nearest in the gate; None: off
-    top_k: int = 8  # most similar detections per track looked at in the first pass
+    top_k: int = 4  # most similar detections per track looked at without a motion prior
     memory_frames: int = 3  # frames a lost track waits to be found again
     gate_px: float = 16.0  # px, search radius around the predicted position
     gate_growth_px: float = 5.0  # px added to the radius per frame a track was lost
