@@ -56,6 +56,10 @@ from .verify import (
 )
 
 PRIOR_FAILED_SHARE = 0.25  # fewer live tracks matched in the gate: match again without it
+# RANSAC samples for tracks found again with no verified track over their gap: after
+# a frame without tracks they are mostly right (a few samples do); a small set with
+# few right, as after a sudden turn, would take 300 samples (~14 ms) to find nothing
+GAP_ITERATIONS = 20
 TRUSTED_SHARE = 0.9  # gated matches within the bound of a least-squares fit: no RANSAC
 
 
@@ -255,8 +259,10 @@ class FrameMatcher:
                 keypoints[cols[gap]],
                 threshold,
                 self.config.verify_method,
+                max_iterations=GAP_ITERATIONS,
             )
-            return inliers
+            # a model that explains fewer than half of them explains nothing: by chance
+            return inliers if inliers.mean() >= 0.5 else np.zeros(len(gap), dtype=bool)
         before, after = before[known], keypoints[cols[chain[known]]]
         F = fit_fundamental(before, after)
         if F is None:

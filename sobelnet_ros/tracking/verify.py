@@ -26,6 +26,7 @@ def fundamental_inliers(
     method: str = "ransac",
     confidence: float = 0.999,
     trusted_share: float | None = None,
+    max_iterations: int = MAX_ITERATIONS,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Fundamental matrix ``F_0to1`` of the correspondences and their inlier mask.
 
@@ -41,6 +42,7 @@ def fundamental_inliers(
     With ``trusted_share`` (correspondences known to be nearly all right), the
     least-squares fit of all points, refitted the same way, is taken instead
     of RANSAC's where at least that share of the points are its inliers.
+    ``max_iterations`` bounds RANSAC's samples (its time where few are inliers).
 
     Returns:
         ``(F, inliers)``: F is None (and no point an inlier) when fewer than 8
@@ -63,7 +65,8 @@ def fundamental_inliers(
                 return F, inliers
         stride = max(1, -(-count // MAX_MODEL_POINTS))
         sample0, sample1 = points0[::stride], points1[::stride]
-        F = _fit(sample0, sample1, METHODS[method], SAMPLE_SCALE * threshold_px, confidence)
+        scaled = SAMPLE_SCALE * threshold_px
+        F = _fit(sample0, sample1, METHODS[method], scaled, confidence, max_iterations)
         return _refitted(F, points0, points1, threshold_px)
 
 
@@ -101,6 +104,7 @@ def _fit(
     method: int,
     threshold_px: float = 1.0,
     confidence: float = 0.999,
+    max_iterations: int = MAX_ITERATIONS,
 ) -> np.ndarray | None:
     if len(points0) < 8:
         return None
@@ -111,7 +115,7 @@ def _fit(
             method,
             threshold_px,
             confidence,
-            MAX_ITERATIONS,
+            max_iterations,
         )
     except cv2.error:
         return None

@@ -163,6 +163,33 @@ def test_empty_frame_loses_then_finds_tracks(scene):
     assert back.revived > 0.5 * gone.lost
 
 
+def test_tracks_found_again_without_a_verified_track_need_most_to_agree(scene):
+    """After a frame without tracks, tracks found again are checked on their own: where
+    three in four detections moved off their points, none may take an old ID."""
+    tracker = DescriptorTracker()
+    ids_to_points = _run(tracker, scene, range(2))[-1][1]
+    empty = Features(
+        np.zeros((0, 2), np.float32),
+        np.zeros(0, np.float32),
+        np.zeros((0, 128), np.float32),
+        (640, 480),
+    )
+    tracker.update(empty)
+    visible = np.zeros(len(scene.points), dtype=bool)
+    visible[:40] = True
+    features, keep = scene.features(3, visible)
+    rng = np.random.default_rng(2)
+    moved = np.arange(len(keep)) % 4 != 0
+    offsets = rng.uniform(30, 80, (moved.sum(), 2)) * rng.choice([-1, 1], (moved.sum(), 2))
+    features.keypoints[moved] += offsets.astype(np.float32)
+    back = tracker.update(features)
+    shown = {tuple(p): j for j, p in enumerate(features.keypoints.tolist())}
+    for track_id, point in zip(back.ids.tolist(), back.keypoints.tolist(), strict=True):
+        if track_id in ids_to_points:  # an old ID: it must show its own point, unmoved
+            j = shown[tuple(point)]
+            assert keep[j] == ids_to_points[track_id] and not moved[j]
+
+
 def test_changing_descriptor_length_is_an_error(scene):
     tracker = DescriptorTracker()
     tracker.update(scene.features(0)[0])
