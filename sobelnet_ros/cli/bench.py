@@ -22,7 +22,8 @@ import torch
 
 from ..data import sample_images
 from ..inference import BatchFeatures, FeatureExtractor
-from ..inference.cornerness import corner_mask
+from ..inference.cornerness import corner_weight
+from ..inference.extractor import has_corner_test
 from ..inference.pyramid import level_count, merge_levels
 from ..models.macs import count_macs
 from .options import add_extractor_arguments, extractor_from_args
@@ -88,10 +89,12 @@ def _time_size(
         "sift": lambda i: sift.detectAndCompute(grays[i], None),
     }
     extra: tuple[str, ...] = ()
-    if _has_corner_test(extractor):
+    if has_corner_test(extractor.config):
         # The same networks without the corner test, to show what it costs.
         plain = copy.copy(extractor)
-        plain.config = extractor.config.with_options(min_gradient=0.0, min_corner_ratio=0.0)
+        plain.config = extractor.config.with_options(
+            min_gradient=0.0, min_corner_ratio=0.0, full_corner_ratio=0.0
+        )
         jobs["ours_no_corner_test"] = lambda i: plain.extract(images[i])
         extra = ("corner_test",)
     times: dict[str, list[float]] = {name: [] for name in [*_STAGES, *extra, *jobs]}
@@ -132,18 +135,12 @@ def _time_stages(extractor: FeatureExtractor, image: np.ndarray) -> dict[str, fl
         out["download"], _ = _timed_value(
             lambda: [t.cpu().numpy() for t in merged.tensors()], device
         )
-        if _has_corner_test(extractor):  # inside nms_topk and octaves; all levels
+        if has_corner_test(extractor.config):  # inside nms_topk and octaves; all levels
             c = extractor.config
+            test = (c.min_gradient, c.min_corner_ratio, c.full_corner_ratio)
             levels = [tensor, *(level for level, _ in octaves)]
-            out["corner_test"] = _timed(
-                lambda: [corner_mask(x, c.min_gradient, c.min_corner_ratio) for x in levels],
-                device,
-            )
+            out["corner_test"] = _timed(lambda: [corner_weight(x, *test) for x in levels], device)
     return out
-
-
-def _has_corner_test(extractor: FeatureExtractor) -> bool:
-    return extractor.config.min_gradient > 0 or extractor.config.min_corner_ratio > 0
 
 
 def _timed(fn: Callable[[], object], device: torch.device) -> float:

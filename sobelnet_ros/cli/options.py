@@ -53,6 +53,13 @@ def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
         help="l2/l1 of the structure tensor a keypoint needs (edges are near 0); 0: off "
         "(default: %(default)s)",
     )
+    group.add_argument(
+        "--full-corner-ratio",
+        type=float,
+        default=defaults.full_corner_ratio,
+        help="l2/l1 from which a keypoint keeps its whole score; below, the score is scaled "
+        "by sqrt(l2/l1 / this); 0: off (default: %(default)s)",
+    )
     group.add_argument("--sobelnet-weights", help=".safetensors file (default: shipped weights)")
     group.add_argument("--desnet-weights", help=".safetensors file (default: shipped weights)")
     group.add_argument(
@@ -70,6 +77,7 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         coarse_share=args.coarse_share,
         min_gradient=args.min_gradient,
         min_corner_ratio=args.min_corner_ratio,
+        full_corner_ratio=args.full_corner_ratio,
         device=args.device,
         half=args.half,
         half_dtype=args.half_dtype,

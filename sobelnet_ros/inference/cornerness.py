@@ -17,8 +17,14 @@ pixels: with OpenCV on one core of the development machine the tensor of a
 640x480 frame takes 2 ms at full resolution, 0.3 ms at half. On the CPU
 OpenCV's filters compute it, elsewhere the same filters in torch (nothing is
 read back to the host, so a CUDA graph can capture it); the two agree to
-float rounding. The mask is applied after NMS, before top-k, so the budget
+float rounding. The weights are applied after NMS, before top-k, so the budget
 fills with the best peaks that pass.
+
+Between the hard reject and a clear corner the test is soft: a peak whose
+``l2 / l1`` is below ``full_corner_ratio`` keeps ``sqrt(ratio /
+full_corner_ratio)`` of its score. Near-straight edges then rank after
+corners of the same response and fill the budget only where corners are few;
+a hard reject at such ratios would drop them even there.
 """
 
 from __future__ import annotations
@@ -34,34 +40,53 @@ GREY_LEVELS = 255.0  # the image is in [0, 1]; thresholds are in 8-bit grey leve
 SOBEL_GAIN = 8.0  # the 3x3 Sobel kernel's weights sum to 8 across a unit ramp
 # One half-resolution pixel spans 2 input pixels: gradients per input pixel.
 GRADIENT_SCALE = GREY_LEVELS / SOBEL_GAIN / 2
+SOFT_POWER = 0.5  # score x (ratio / full_corner_ratio)^SOFT_POWER below it [ours, dev set]
+TINY = 1e-12  # squared grey levels per px: l1 + l2 of a flat window, no division by 0
+
+
+def corner_weight(
+    image: torch.Tensor,
+    min_gradient: float,
+    min_corner_ratio: float,
+    full_corner_ratio: float = 0.0,
+) -> torch.Tensor:
+    """The factor a keypoint's score is multiplied by: 0 where the image is flat or a
+    straight edge, ``min(1, (l2 / l1) / full_corner_ratio) ** 0.5`` elsewhere.
+
+    A pixel is rejected (0) when ``sqrt(l1) < min_gradient`` (grey levels per
+    pixel) or ``l2 < min_corner_ratio * l1``. With ``full_corner_ratio`` 0 the
+    others get 1 (``corner_mask``); otherwise a flat window (``l1 = 0``) gets 0
+    too. A threshold of 0 switches its test off. Each 2x2 block of the image
+    shares its half-resolution value.
+
+    Shape: ``(B, 1, H, W)`` gray in [0, 1] -> ``(B, 1, H, W)`` float32 in [0, 1].
+    """
+    test = (min_gradient, min_corner_ratio, full_corner_ratio)
+    if image.device.type == "cpu":
+        return _weight_opencv(image, *test)
+    return _weight_torch(image, *test)
 
 
 def corner_mask(image: torch.Tensor, min_gradient: float, min_corner_ratio: float) -> torch.Tensor:
-    """1 where a keypoint may sit, 0 where the image is flat or a straight edge.
-
-    A pixel passes when ``sqrt(l1) >= min_gradient`` (grey levels per pixel)
-    and ``l2 >= min_corner_ratio * l1``; a threshold of 0 switches its test
-    off. Each 2x2 block of the image shares its half-resolution verdict.
-
-    Shape: ``(B, 1, H, W)`` gray in [0, 1] -> ``(B, 1, H, W)`` float32 of 0 and 1.
-    """
-    if image.device.type == "cpu":
-        return _mask_opencv(image, min_gradient, min_corner_ratio)
-    return _mask_torch(image, min_gradient, min_corner_ratio)
+    """1 where a keypoint may sit, 0 where the image is flat or a straight edge:
+    ``corner_weight`` without its soft part."""
+    return corner_weight(image, min_gradient, min_corner_ratio, 0.0)
 
 
-def _mask_torch(image: torch.Tensor, min_gradient: float, min_corner_ratio: float):
-    keep = _passes(*_structure_torch(image).unbind(1), min_gradient, min_corner_ratio)
-    return F.interpolate(keep.float().unsqueeze(1), size=image.shape[-2:], mode="nearest")
+def _weight_torch(image: torch.Tensor, *test: float) -> torch.Tensor:
+    weight = _weights(*_structure_torch(image).unbind(1), *test)
+    return F.interpolate(weight.float().unsqueeze(1), size=image.shape[-2:], mode="nearest")
 
 
-def _passes(xx, yy, xy, min_gradient: float, min_corner_ratio: float):
-    """The test on tensor entries (torch or numpy arrays alike).
+def _weights(xx, yy, xy, min_gradient: float, min_corner_ratio: float, full_corner_ratio: float):
+    """The test on tensor entries (torch or numpy arrays alike): bool, or float
+    weights when ``full_corner_ratio`` > 0.
 
     With trace ``t = l1 + l2`` and gap ``g = l1 - l2 = sqrt((xx - yy)^2 + 4 xy^2)``,
     ``l2 >= r l1`` reads ``t (1 - r) >= g (1 + r)``: no division, no special
-    case where both are 0; and ``l1 = (t + g) / 2``. In place where it can be:
-    on the CPU the temporaries cost as much as the arithmetic.
+    case where both are 0; ``l1 = (t + g) / 2`` and ``l2 / l1 = (t - g) / (t + g)``.
+    In place where it can be: on the CPU the temporaries cost as much as the
+    arithmetic.
     """
     trace = xx + yy
     gap = xx - yy
@@ -73,10 +98,16 @@ def _passes(xx, yy, xy, min_gradient: float, min_corner_ratio: float):
     keep = trace >= 0  # all true (a tensor product is positive semi-definite)
     if min_corner_ratio > 0:
         keep &= trace * (1 - min_corner_ratio) >= gap * (1 + min_corner_ratio)
+    weight = None
+    if full_corner_ratio > 0:
+        weight = trace - gap
+        weight /= (trace + gap).clip(min=TINY) * full_corner_ratio
+        weight = weight.clip(min=0.0, max=1.0)  # t - g may round below 0
+        weight **= SOFT_POWER
     if min_gradient > 0:
         gap += trace
         keep &= gap >= 2 * min_gradient * min_gradient
-    return keep
+    return keep if weight is None else weight * keep
 
 
 def _structure_torch(image: torch.Tensor) -> torch.Tensor:
@@ -121,19 +152,19 @@ def _structure_opencv(gray: np.ndarray) -> list[np.ndarray]:
 
 
 @torch.compiler.disable  # numpy and OpenCV: a compiled step runs this part as it is
-def _mask_opencv(image: torch.Tensor, min_gradient: float, min_corner_ratio: float):
+def _weight_opencv(image: torch.Tensor, *test: float) -> torch.Tensor:
     # OpenCV's SIMD filters take a quarter of the time of the same torch ops here.
     batch, _, height, width = image.shape
     grays = image.float().reshape(batch, height, width).numpy()
-    masks = [_mask_of_one(gray, min_gradient, min_corner_ratio) for gray in grays]
+    weights = [_weight_of_one(gray, *test) for gray in grays]
     # One frame (the node's case) is returned without a copy.
-    stacked = masks[0][None] if batch == 1 else np.stack(masks)
+    stacked = weights[0][None] if batch == 1 else np.stack(weights)
     return torch.from_numpy(stacked).unsqueeze(1)
 
 
-def _mask_of_one(gray: np.ndarray, min_gradient: float, min_corner_ratio: float) -> np.ndarray:
-    keep = _passes(*_structure_opencv(gray), min_gradient, min_corner_ratio)
-    return _upsample(keep.astype(np.float32), *gray.shape)
+def _weight_of_one(gray: np.ndarray, *test: float) -> np.ndarray:
+    weight = _weights(*_structure_opencv(gray), *test)
+    return _upsample(weight.astype(np.float32, copy=False), *gray.shape)
 
 
 def _upsample(half: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from ..models import DesNet, DesNetConfig, SobelNet, SobelNetConfig, load_weight
 from ..models.desnet import DescriptorMaps
 from ..models.weights import config_from_file
 from ..paths import DESNET_FILE, SOBELNET_FILE, default_weight_path
-from .cornerness import corner_mask
+from .cornerness import corner_weight
 from .cpu_tuning import cpu_has_native_bf16, keep_large_allocations
 from .device import resolve_device
 from .image_input import gray_scale_factor, to_gray, validate_image
@@ -34,6 +34,7 @@ RUNTIME_OPTIONS = (
     "coarse_share",
     "min_gradient",
     "min_corner_ratio",
+    "full_corner_ratio",
 )
 
 
@@ -128,17 +129,20 @@ class FeatureExtractor:
         """Threshold, border, NMS, corner test and top-k: keypoints ``(B, K, 2)``, scores, count.
 
         ``image`` is the ``(B, 1, H, W)`` gray image ``scores`` came from: the
-        corner test (``min_gradient``, ``min_corner_ratio``) reads its
-        structure tensor (see ``cornerness``). ``max_keypoints`` (K) defaults to
-        the config's.
+        corner test (``min_gradient``, ``min_corner_ratio``,
+        ``full_corner_ratio``) reads its structure tensor (see ``cornerness``)
+        and rejects or down-weights peaks; the scores returned are the weighted
+        ones. ``max_keypoints`` (K) defaults to the config's.
         """
         c = self.config
         k = max_keypoints or c.max_keypoints
         scores = scores.float().contiguous()
         kept = peaks(scores, c.score_ratio, c.border, c.nms_window)
-        if c.min_gradient > 0 or c.min_corner_ratio > 0:
+        if has_corner_test(c):
             # After NMS, so that no new peak appears where a stronger neighbour is masked.
-            kept = kept * corner_mask(image, c.min_gradient, c.min_corner_ratio)
+            kept = kept * corner_weight(
+                image, c.min_gradient, c.min_corner_ratio, c.full_corner_ratio
+            )
         keypoints, values, count = top_k(kept, k)
         if c.subpixel:
             keypoints = refine_subpixel(scores, keypoints)
@@ -212,6 +216,11 @@ class FeatureExtractor:
     def describe_sources(self) -> dict[str, str]:
         """Where each network's weights came from, for logs and diagnostics."""
         return {"sobelnet": self.sobelnet_source, "desnet": self.desnet_source}
+
+
+def has_corner_test(config: ExtractorConfig) -> bool:
+    """Whether ``select`` reads the structure tensor (any of its thresholds is on)."""
+    return config.min_gradient > 0 or config.min_corner_ratio > 0 or config.full_corner_ratio > 0
 
 
 def learned_dtype(device: torch.device, config: ExtractorConfig) -> torch.dtype:

@@ -24,7 +24,8 @@ class ExtractorConfig:
     pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]
     coarse_share: float = 0.25  # share of max_keypoints given to the octaves [ours]
     min_gradient: float = 1.0  # grey levels/px, RMS gradient a keypoint needs; 0: off [ours]
-    min_corner_ratio: float = 0.065  # l2/l1 of the structure tensor it needs; 0: off [ours]
+    min_corner_ratio: float = 0.045  # l2/l1 of the structure tensor it needs; 0: off [ours]
+    full_corner_ratio: float = 0.2  # l2/l1 from which it keeps its whole score; 0: off [ours]
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
     half: bool = False  # half-precision networks on CUDA (ignored on the CPU)
     half_dtype: str = "float16"  # the half precision on CUDA: "float16" or "bfloat16"
@@ -72,6 +73,8 @@ def check_options(config: ExtractorConfig) -> None:
         raise ValueError(f"min_gradient must be in [0, 255], got {config.min_gradient!r}")
     if not 0.0 <= float(config.min_corner_ratio) <= 1.0:
         raise ValueError(f"min_corner_ratio must be in [0, 1], got {config.min_corner_ratio!r}")
+    if not 0.0 <= float(config.full_corner_ratio) <= 1.0:
+        raise ValueError(f"full_corner_ratio must be in [0, 1], got {config.full_corner_ratio!r}")
     if not 0.0 <= float(config.coarse_share) <= 0.9:
         raise ValueError(f"coarse_share must be in [0, 0.9], got {config.coarse_share!r}")
 

@@ -54,8 +54,11 @@ SPECS: dict[str, Spec] = {
     "min_gradient": Spec(1.0, "RMS gradient a keypoint's window needs, 8-bit grey levels per px"
                          " (0: off); flat and noise-only frames give no keypoints", 0.0, 255.0,
                          runtime=True),
-    "min_corner_ratio": Spec(0.065, "l2/l1 of the structure tensor a keypoint needs (0: off);"
+    "min_corner_ratio": Spec(0.045, "l2/l1 of the structure tensor a keypoint needs (0: off);"
                              " straight edges are near 0", 0.0, 1.0, runtime=True),
+    "full_corner_ratio": Spec(0.2, "l2/l1 from which a keypoint keeps its whole score; below,"
+                              " its score is scaled by sqrt(l2/l1 / this) (0: off)", 0.0, 1.0,
+                              runtime=True),
     "resize_max_side": Spec(0, "downscale images whose longer side exceeds this, px (0: never);"
                             " keypoints stay in input pixels", 0, 16384),
     "max_in_flight": Spec(2, "frames queued or being processed; more drops per drop_policy", 1,

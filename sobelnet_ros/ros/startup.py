@@ -70,6 +70,7 @@ def make_engine(params: dict[str, Any], device: str) -> tuple[FeatureExtractor, 
         coarse_share=params["coarse_share"],
         min_gradient=params["min_gradient"],
         min_corner_ratio=params["min_corner_ratio"],
+        full_corner_ratio=params["full_corner_ratio"],
         sobelnet_weights=params["sobelnet_weights"] or None,
         desnet_weights=params["desnet_weights"] or None,
     )

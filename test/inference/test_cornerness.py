@@ -5,11 +5,12 @@ import torch
 from sobelnet_ros import FeatureExtractor
 from sobelnet_ros.evaluation.cornerness import edge_like_share, eigen_ratio
 from sobelnet_ros.inference.cornerness import (
-    _mask_opencv,
-    _mask_torch,
     _structure_opencv,
     _structure_torch,
+    _weight_opencv,
+    _weight_torch,
     corner_mask,
+    corner_weight,
 )
 
 
@@ -31,15 +32,56 @@ def test_opencv_and_torch_tensors_agree(textured_image):
     opencv = torch.from_numpy(np.stack(_structure_opencv(image[0, 0].numpy())))
     assert opencv.shape == reference.shape == (3, 60, 80)
     torch.testing.assert_close(opencv, reference, rtol=1e-4, atol=1e-3)
-    for ratio, floor in [(0.1, 1.0), (0.3, 0.0), (0.0, 5.0)]:
-        torch.testing.assert_close(
-            _mask_opencv(image, floor, ratio), _mask_torch(image, floor, ratio)
-        )
+    for test in [(1.0, 0.1, 0.0), (0.0, 0.3, 0.0), (5.0, 0.0, 0.0), (1.0, 0.045, 0.2)]:
+        torch.testing.assert_close(_weight_opencv(image, *test), _weight_torch(image, *test))
     # A batch of odd-sized images: the last row and column take their neighbours' cells.
     odd = torch.rand(2, 1, 61, 83, generator=torch.Generator().manual_seed(0))
-    mask = _mask_opencv(odd, 1.0, 0.3)
-    assert mask.shape == odd.shape and 0 < mask.mean() < 1
-    torch.testing.assert_close(mask, _mask_torch(odd, 1.0, 0.3))
+    for test in [(1.0, 0.3, 0.0), (1.0, 0.1, 0.5)]:
+        weight = _weight_opencv(odd, *test)
+        assert weight.shape == odd.shape and 0 < weight.mean() < 1
+        torch.testing.assert_close(weight, _weight_torch(odd, *test))
+
+
+def test_soft_weight_is_the_square_root_of_the_scaled_ratio(textured_image):
+    # Against the eigenvalues numpy computes from the same half-resolution tensor.
+    image = _as_tensor(np.ascontiguousarray(textured_image[..., 1]))
+    xx, yy, xy = (c.astype(np.float64) for c in _structure_opencv(image[0, 0].numpy()))
+    l2, l1 = np.moveaxis(
+        np.linalg.eigvalsh(np.stack([xx, xy, xy, yy], -1).reshape(*xx.shape, 2, 2)), -1, 0
+    )
+    ratio = l2 / l1
+    expected = np.sqrt(np.minimum(ratio / 0.2, 1)) * (ratio >= 0.045) * (np.sqrt(l1) >= 1.0)
+    weight = corner_weight(image, 1.0, 0.045, 0.2)[0, 0, ::2, ::2].numpy()
+    np.testing.assert_allclose(weight, expected, atol=2e-3)
+    soft = (expected > 0) & (expected < 1)
+    assert soft.mean() > 0.05 and (expected == 1).mean() > 0.05 and (expected == 0).mean() > 0.05
+    # Without the soft part the same pixels pass, with weight 1.
+    np.testing.assert_array_equal(corner_mask(image, 1.0, 0.045)[0, 0, ::2, ::2] > 0, weight > 0)
+
+
+def test_a_weaker_corner_outranks_a_stronger_near_edge_peak(textured_image):
+    gray = np.ascontiguousarray(textured_image[..., 1])
+    image = _as_tensor(gray)
+    weight = corner_weight(image, 1.0, 0.045, 0.2)[0, 0]
+    inner = torch.zeros_like(weight, dtype=torch.bool)
+    inner[10:-10:2, 10:-10:2] = True
+    near_edge = torch.nonzero(inner & (weight > 0.3) & (weight < 0.6))[0]
+    corner = torch.nonzero(inner & (weight == 1))[0]
+    scores = torch.zeros(1, 1, *gray.shape)
+    scores[0, 0, near_edge[0], near_edge[1]] = 0.9
+    scores[0, 0, corner[0], corner[1]] = 0.6
+    soft = FeatureExtractor(random_weights=True, score_ratio=0.0, subpixel=False)
+    keypoints, values, _ = soft.select(scores, image, 1)
+    assert keypoints[0, 0].tolist() == [corner[1], corner[0]] and values[0, 0] == 0.6
+    # A hard test alone keeps both at their scores: the stronger one comes first.
+    hard = FeatureExtractor(
+        random_weights=True, score_ratio=0.0, subpixel=False, full_corner_ratio=0.0
+    )
+    keypoints, values, _ = hard.select(scores, image, 2)
+    assert keypoints[0, 0].tolist() == [near_edge[1], near_edge[0]]
+    assert values[0].tolist() == pytest.approx([0.9, 0.6])
+    weighted = 0.9 * float(weight[near_edge[0], near_edge[1]])
+    assert soft.select(scores, image, 2)[1][0].tolist() == pytest.approx([0.6, weighted])
 
 
 def test_the_tensor_matches_the_evaluation_measure_on_a_square():
@@ -104,7 +146,7 @@ def test_blank_frames_give_no_keypoints(shipped_extractor, random_extractor, nam
 
 def test_without_the_floor_a_blank_frame_fills_the_budget():
     # What the floor is for: the score map of a flat frame is a constant plateau.
-    extractor = FeatureExtractor(min_gradient=0.0, min_corner_ratio=0.0)
+    extractor = FeatureExtractor(min_gradient=0.0, min_corner_ratio=0.0, full_corner_ratio=0.0)
     assert len(extractor.extract(BLANK_FRAMES["grey"])) == 1024
 
 
@@ -128,7 +170,7 @@ def test_keypoints_leave_straight_edges(shipped_extractor):
     image[30:210, 20:140] = 180
     image[60:180, 170:300] = 120
     image[100:140, 200:260] = 230
-    plain = FeatureExtractor(min_gradient=0.0, min_corner_ratio=0.0)
+    plain = FeatureExtractor(min_gradient=0.0, min_corner_ratio=0.0, full_corner_ratio=0.0)
     assert edge_like_share(image, plain.extract(image).keypoints) > 0.9
     for extractor in (shipped_extractor, FeatureExtractor(pyramid_levels=1)):
         keypoints = extractor.extract(image).keypoints
