@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import torch
 
 from .. import __version__
@@ -38,7 +39,7 @@ from ..evaluation.keypoint_stats import (
 from ..evaluation.methods import BASELINES, build_methods
 from ..evaluation.report import markdown_report, write_reports
 from ..evaluation.runner import PartialEvaluation, ProtocolConfig, evaluate
-from ..evaluation.synthetic import synthetic_sequences
+from ..evaluation.synthetic import synthetic_sequences, zoom_sequences
 from ..inference.quantize import DESCRIPTOR_FORMATS
 from .options import add_extractor_arguments, extractor_from_args
 
@@ -66,7 +67,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave out the 8 HPatches sequences D2-Net excludes (its published figures use 108)",
     )
     parser.add_argument("--synthetic-seed", type=int, default=0)
-    parser.add_argument("--synthetic-size", default="512x384", help="WxH of synthetic views")
+    parser.add_argument(
+        "--synthetic-size", help="WxH of synthetic views (default: 512x384, zoom 320x240)"
+    )
+    parser.add_argument(
+        "--synthetic-photos",
+        metavar="DIR",
+        help="render the synthetic sequences from this folder's photos, not the bundled ones",
+    )
+    parser.add_argument(
+        "--synthetic-holdout",
+        type=float,
+        metavar="F",
+        help="with --synthetic-photos: only the photos `sobelnet train --holdout F` holds out",
+    )
+    parser.add_argument(
+        "--synthetic-zoom",
+        action="store_true",
+        help="with --synthetic-photos: zoom sequences (1.6-2.2x out or in, up to 30 deg turn)",
+    )
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
@@ -159,8 +178,15 @@ def _sequences(args: argparse.Namespace) -> tuple[list, dict[str, Any]]:
         sequences = load_dataset(args.dataset, args.sequences, exclude)
         dataset = {"name": Path(args.dataset).resolve().name, "path": str(Path(args.dataset))}
     else:
-        size = _parse_size(args.synthetic_size)
-        sequences = synthetic_sequences(args.synthetic, args.synthetic_seed, size)
+        default_size = "320x240" if args.synthetic_zoom else "512x384"
+        size = _parse_size(args.synthetic_size or default_size)
+        photos = _synthetic_photos(args)
+        if args.synthetic_zoom:
+            if photos is None:
+                raise ValueError("--synthetic-zoom needs --synthetic-photos")
+            sequences = zoom_sequences(args.synthetic, photos, args.synthetic_seed, size)
+        else:
+            sequences = synthetic_sequences(args.synthetic, args.synthetic_seed, size, photos)
         if args.sequences:
             import fnmatch
 
@@ -172,9 +198,41 @@ def _sequences(args: argparse.Namespace) -> tuple[list, dict[str, Any]]:
             "seed": args.synthetic_seed,
             "size": list(size),
         }
+        if photos is not None:
+            dataset.update(
+                photos=args.synthetic_photos,
+                holdout=args.synthetic_holdout,
+                zoom=args.synthetic_zoom,
+                photo_names=[name for name, _ in photos],
+            )
     dataset["sequences"] = [s.name for s in sequences]
     dataset["categories"] = {s.name: s.category for s in sequences}
     return sequences, dataset
+
+
+def _synthetic_photos(args: argparse.Namespace) -> list[tuple[str, np.ndarray]] | None:
+    """RGB photos of ``--synthetic-photos`` (the held-out split with ``--synthetic-holdout``),
+    named by their paths in the folder as ``sobelnet train`` names them."""
+    if args.synthetic_photos is None:
+        if args.synthetic_holdout is not None:
+            raise ValueError("--synthetic-holdout needs --synthetic-photos")
+        return None
+    from ..training.images import list_images, split_holdout
+
+    folder = Path(args.synthetic_photos)
+    paths = list_images(folder)[0]
+    names = [str(path.relative_to(folder)) for path in paths]
+    if args.synthetic_holdout is not None:
+        paths = [paths[i] for i in split_holdout(names, args.synthetic_holdout)[1]]
+        if not paths:
+            raise ValueError(f"--synthetic-holdout {args.synthetic_holdout} holds out no photo")
+    photos = []
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"cannot read image {path}")
+        photos.append((path.stem, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
+    return photos
 
 
 def _parse_size(text: str) -> tuple[int, int]:

@@ -9,6 +9,10 @@ homography). Each view is rendered from the photo upsampled to
 that falls outside is mirrored. Everything comes from
 ``numpy.random.default_rng([seed, i])``: the same arguments give the same
 pixels on every machine that has the same OpenCV and scikit-image.
+
+Other photos (``photos``, e.g. the training photos ``sobelnet train`` holds
+out) give development sets that no evaluation figure is measured on, and
+``zoom_sequences`` adds what these lack: zoom by up to 2.2x with a turn.
 """
 
 from __future__ import annotations
@@ -23,30 +27,108 @@ SOURCE_SCALE = 1.6  # the photo is resized to SOURCE_SCALE x the view size [ours
 MAX_ROTATION_DEG = 8.0  # per step k - 1, so up to 40 deg at k = 6 [ours]
 MAX_CORNER_SHIFT = 0.05  # per step, fraction of the view size [ours]
 MAX_LOG_SCALE = 0.08  # per step [ours]
+ZOOM_RANGE = (1.6, 2.2)  # overall zoom of a zoom sequence, first to last view [ours]
+MAX_ZOOM_TURN_DEG = 30.0  # overall turn of a zoom sequence [ours]
 
 
 def synthetic_sequences(
-    count: int, seed: int = 0, size: tuple[int, int] = (512, 384)
+    count: int,
+    seed: int = 0,
+    size: tuple[int, int] = (512, 384),
+    photos: list[tuple[str, np.ndarray]] | None = None,
 ) -> list[Sequence]:
-    """``count`` sequences of six RGB uint8 views of ``size`` = (width, height)."""
+    """``count`` sequences of six RGB uint8 views of ``size`` = (width, height).
+
+    ``photos``: (name, RGB uint8 image) pairs to render instead of the bundled
+    photos, sequence ``i`` from photo ``i % len(photos)``, each scaled to cover
+    ``SOURCE_SCALE`` x the view size and cropped at its centre.
+    """
+    _check(count, size)
+    width, height = size
+    source_size = (round(width * SOURCE_SCALE), round(height * SOURCE_SCALE))
+    sources: dict[str, np.ndarray] = {}
+    sequences = []
+    for index in range(count):
+        if photos is None:
+            name = SAMPLE_NAMES[index % len(SAMPLE_NAMES)]
+            if name not in sources:
+                sources[name] = cv2.resize(
+                    load_sample(name), source_size, interpolation=cv2.INTER_CUBIC
+                )
+            source = sources[name]
+        else:
+            name, photo = photos[index % len(photos)]
+            source = _cover(photo, source_size)
+        rng = np.random.default_rng([seed, index])
+        make = _viewpoint if index % 2 == 0 else _illumination
+        sequences.append(make(f"{index:03d}_{name}", source, size, rng))
+    return sequences
+
+
+def zoom_sequences(
+    count: int,
+    photos: list[tuple[str, np.ndarray]],
+    seed: int = 0,
+    size: tuple[int, int] = (320, 240),
+) -> list[Sequence]:
+    """``count`` viewpoint sequences that zoom out (even ``i``) or in (odd ``i``).
+
+    Photo ``i % len(photos)`` is scaled to cover twice the view size; the views
+    are similarities about its centre whose scale runs from 1 to ``1 / zoom``
+    (or back) and whose angle runs from 0 to ``turn``, with ``zoom`` in
+    ``ZOOM_RANGE`` and ``|turn|`` up to ``MAX_ZOOM_TURN_DEG`` drawn per sequence.
+    The most zoomed-in view shows the photo at its scaled size, so no view is
+    an upsampled blur of another.
+    """
+    _check(count, size)
+    width, height = size
+    sequences = []
+    for index in range(count):
+        name, photo = photos[index % len(photos)]
+        source = _cover(photo, (2 * width, 2 * height))
+        rng = np.random.default_rng([seed, index])
+        zoom = rng.uniform(*ZOOM_RANGE)
+        turn = np.deg2rad(rng.uniform(-1, 1) * MAX_ZOOM_TURN_DEG)
+        centre = np.array([source.shape[1] - 1, source.shape[0] - 1]) / 2
+        to_view = _translation(np.array([width - 1, height - 1]) / 2)
+        G = []
+        for step in range(NUM_IMAGES):
+            progress = step / (NUM_IMAGES - 1)
+            scale = zoom ** -(progress if index % 2 == 0 else 1 - progress)
+            G.append(to_view @ _similarity(scale, turn * progress) @ _translation(-centre))
+        views = [_render(source, g, size) for g in G]
+        G1_inv = np.linalg.inv(G[0])
+        homographies = np.stack([g @ G1_inv for g in G[1:]])
+        homographies /= homographies[:, 2:3, 2:3]
+        sequences.append(
+            Sequence(f"v_zoom_{index:03d}_{name}", "viewpoint", homographies, arrays=views)
+        )
+    return sequences
+
+
+def _check(count: int, size: tuple[int, int]) -> None:
     if count < 1:
         raise ValueError(f"--synthetic needs at least 1 sequence, got {count}")
     width, height = size
     if width < 64 or height < 64:
         raise ValueError(f"synthetic image size must be at least 64x64, got {size}")
-    sources: dict[str, np.ndarray] = {}
-    sequences = []
-    for index in range(count):
-        photo = SAMPLE_NAMES[index % len(SAMPLE_NAMES)]
-        if photo not in sources:
-            source_size = (round(width * SOURCE_SCALE), round(height * SOURCE_SCALE))
-            sources[photo] = cv2.resize(
-                load_sample(photo), source_size, interpolation=cv2.INTER_CUBIC
-            )
-        rng = np.random.default_rng([seed, index])
-        make = _viewpoint if index % 2 == 0 else _illumination
-        sequences.append(make(f"{index:03d}_{photo}", sources[photo], size, rng))
-    return sequences
+
+
+def _cover(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``photo`` scaled (aspect kept) to cover ``size`` = (width, height), centre crop."""
+    width, height = size
+    scale = max(width / photo.shape[1], height / photo.shape[0])
+    scaled_size = (round(photo.shape[1] * scale + 0.5), round(photo.shape[0] * scale + 0.5))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    scaled = cv2.resize(photo, scaled_size, interpolation=interpolation)
+    top = (scaled.shape[0] - height) // 2
+    left = (scaled.shape[1] - width) // 2
+    return np.ascontiguousarray(scaled[top : top + height, left : left + width])
+
+
+def _similarity(scale: float, angle: float) -> np.ndarray:
+    cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+    return np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1.0]])
 
 
 def _viewpoint(name: str, source: np.ndarray, size: tuple[int, int], rng) -> Sequence:

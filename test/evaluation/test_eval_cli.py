@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from sobelnet_ros.cli.main import main
 from sobelnet_ros.evaluation.report import markdown_report
@@ -27,6 +28,40 @@ def test_eval_synthetic_writes_json_markdown_and_plot(tmp_path, capsys):
     assert (out / "mma.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(out.glob("*.partial.*")) and not (out / ".cache").exists()
     assert "## Overall" in capsys.readouterr().out
+
+
+def test_eval_synthetic_from_held_out_photos(tmp_path, capsys):
+    import hashlib
+
+    import cv2
+    import numpy as np
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    names = [f"photo_{i}.png" for i in range(12)]
+    for name in names:
+        cv2.imwrite(str(photos / name), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    # The split of ``sobelnet train --holdout 0.3``: a hash of each name.
+    held = sorted(
+        [
+            n
+            for n in names
+            if int(hashlib.sha256(n.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.3
+        ]
+    )
+    assert 0 < len(held) < len(names)
+    out = tmp_path / "out"
+    source = ["--synthetic-photos", str(photos), "--synthetic-holdout", "0.3"]
+    args = ["eval", "--synthetic", "2", "--methods", "orb", *source, "--synthetic-zoom"]
+    assert main([*args, *FAST, "--out", str(out)]) == 0
+    dataset = json.loads((out / "results.json").read_text())["dataset"]
+    assert dataset["photo_names"] == [Path(n).stem for n in held] and dataset["zoom"]
+    assert dataset["sequences"][0] == f"v_zoom_000_{Path(held[0]).stem}"
+    assert main(["eval", "--synthetic", "1", "--synthetic-zoom", "--out", str(out)]) == 2
+    assert "--synthetic-zoom needs --synthetic-photos" in capsys.readouterr().err
+    assert main(["eval", "--synthetic", "1", *source[:2], "--synthetic-holdout", "0"]) == 2
+    assert "holds out no photo" in capsys.readouterr().err
 
 
 def test_eval_dataset_folder(hpatches_root, tmp_path):
