@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from sobelnet_ros import FeatureExtractor
 from sobelnet_ros.data import sample_images
 from sobelnet_ros.inference import keypoints
-from sobelnet_ros.models import layers
+from sobelnet_ros.models import layers, sobelnet
 from sobelnet_ros.models.sobelnet import _SobelBlock
 
 
@@ -17,6 +17,13 @@ def _plain_torch_paths(monkeypatch: pytest.MonkeyPatch) -> None:
         return block._shifted_sums(F.pad(image, (block.pad,) * 4, mode="replicate"))
 
     monkeypatch.setattr(_SobelBlock, "_opencv", shifted_sums)
+    monkeypatch.setattr(
+        sobelnet,
+        "_upsample_opencv",
+        lambda score, height, width: F.interpolate(
+            score, size=(height, width), mode="bilinear", align_corners=False
+        ),
+    )
     monkeypatch.setattr(layers, "_fusable", lambda _x: False)
     monkeypatch.setattr(keypoints, "_max_filter_opencv", keypoints._max_filter_shifted)
     monkeypatch.setattr(

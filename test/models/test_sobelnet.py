@@ -8,6 +8,7 @@ from sobelnet_ros.models.sobelnet import (
     REFERENCE_GRADIENT,
     _SobelBlock,
     gradient_gain,
+    upsample_scores,
 )
 
 
@@ -32,6 +33,23 @@ def test_sobel_block_cpu_paths_equal_convolution_path(requires_grad, memory_form
     edges = block(image.requires_grad_(requires_grad))
     assert edges.requires_grad == requires_grad
     assert torch.allclose(edges, by_conv, atol=1e-6)
+
+
+@pytest.mark.parametrize("small", [(339, 453), (240, 320), (17, 23)])
+def test_score_upsampling_on_the_cpu_equals_bilinear_interpolation(small):
+    # OpenCV's resize without autograd, F.interpolate with it: the same weights,
+    # from a scale in double rather than float precision (up to 1e-4 of the
+    # range where neighbours differ as much as in this noise).
+    scores = torch.randn(2, 1, *small) * 4
+    size = (480, 640) if small[0] > 100 else (37, 53)
+    expected = torch.nn.functional.interpolate(
+        scores, size=size, mode="bilinear", align_corners=False
+    )
+    fast = upsample_scores(scores, *size)
+    plain = upsample_scores(scores.clone().requires_grad_(True), *size)
+    assert fast.shape == expected.shape == (2, 1, *size)
+    assert torch.allclose(fast, expected, atol=1e-3, rtol=0)
+    assert torch.equal(plain.detach(), expected)
 
 
 def test_sobel_block_gives_signed_gradients():
