@@ -23,6 +23,13 @@ def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="bf16 networks on the CPU (auto: where the CPU computes bf16 natively)",
     )
+    group.add_argument(
+        "--cpu-chains",
+        choices=("on", "off"),
+        default="on" if defaults.cpu_chains else "off",
+        help="on the CPU with 2+ threads, detect and describe a frame side by side, "
+        "each on half the threads (default: %(default)s)",
+    )
     group.add_argument("--max-keypoints", type=int, default=defaults.max_keypoints)
     group.add_argument("--score-ratio", type=float, default=defaults.score_ratio)
     group.add_argument("--nms-window", type=int, default=defaults.nms_window)
@@ -83,6 +90,7 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         half_dtype=args.half_dtype,
         channels_last=args.channels_last,
         cpu_bf16={"auto": None, "on": True, "off": False}[args.cpu_bf16],
+        cpu_chains=args.cpu_chains == "on",
     )
     return FeatureExtractor(
         config,

@@ -46,8 +46,8 @@ def run_step(
     levels = extractor.pyramid(image)
     if side is not None:
         return _run_forked(extractor, levels, side)
-    if len(levels) > 1:
-        features = extractor.extract_levels(levels)
+    if len(levels) > 1 or record is None:
+        features = extractor.extract_pyramid(levels)  # on the CPU as extract() runs it
         note("pyramid")
         return features
     ((image, budget),) = levels

@@ -31,6 +31,7 @@ class ExtractorConfig:
     half_dtype: str = "float16"  # the half precision on CUDA: "float16" or "bfloat16"
     channels_last: bool = False  # NHWC convolutions on CUDA (always on the CPU, 2-3x faster)
     cpu_bf16: bool | None = None  # bf16 networks on the CPU; None: where it computes bf16 natively
+    cpu_chains: bool = True  # on the CPU with 2+ threads, detection and description side by side
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -168,22 +169,40 @@ class SobelNet(nn.Module):
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         """Score map before the sigmoid, ``(B, 1, H, W)``."""
+        scores: dict[float, torch.Tensor] = {}
+        gain = None
+        for scale in self.config.scales:
+            scores[scale], gain = self.scale_scores(image, scale, gain)
+        return self.sum_scales(scores)
+
+    def scale_scores(
+        self, image: torch.Tensor, scale: float, gain: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One scale's scores at the image's size (before the bias) and the edge gain.
+
+        ``gain`` is None for the first scale, whose edges give the gain that
+        ``logits`` then passes to the others (None without normalisation).
+        """
         height, width = image.shape[-2:]
         learned_dtype = self.head.weight.dtype  # see set_learned_dtype
-        total, gain = None, None
+        edges = self.sobel(_resize(image, scale))
+        if self.config.normalize_gradients:
+            # One gain per image, from the first level, for all levels: a
+            # brighter or higher-contrast copy gives the same scores (as
+            # long as both lie above MIN_GRADIENT and nothing clips).
+            gain = gradient_gain(edges) if gain is None else gain
+            edges = edges * gain
+        features = self.learnable(edges.to(learned_dtype))
+        score = self.head(features).to(image.dtype)
+        if scale != 1.0:
+            score = upsample_scores(score, height, width)
+        return score, gain
+
+    def sum_scales(self, scores: Mapping[float, torch.Tensor]) -> torch.Tensor:
+        """Logits from ``scale_scores`` of every scale, summed in the config's order."""
+        total = None
         for scale in self.config.scales:
-            edges = self.sobel(_resize(image, scale))
-            if self.config.normalize_gradients:
-                # One gain per image, from the first level, for all levels: a
-                # brighter or higher-contrast copy gives the same scores (as
-                # long as both lie above MIN_GRADIENT and nothing clips).
-                gain = gradient_gain(edges) if gain is None else gain
-                edges = edges * gain
-            features = self.learnable(edges.to(learned_dtype))
-            score = self.head(features).to(image.dtype)
-            if scale != 1.0:
-                score = upsample_scores(score, height, width)
-            total = score if total is None else total + score
+            total = scores[scale] if total is None else total + scores[scale]
         return total + self.bias
 
     def set_learned_dtype(self, dtype: torch.dtype) -> SobelNet:
