@@ -38,6 +38,8 @@ SPECS: dict[str, Spec] = {
     "half": Spec(False, "half-precision networks on CUDA (ignored on the CPU)"),
     "half_dtype": Spec("float16", "the half precision of 'half'", choices=HALF_DTYPES),
     "channels_last": Spec(False, "NHWC convolutions on CUDA (always on the CPU)"),
+    "cpu_chains": Spec(True, "on the CPU, detect and describe a frame side by side, each on"
+                       " half of torch's threads (with 2 or more)"),
     "max_keypoints": Spec(1024, "keypoints kept per image, best first", 1, MAX_KEYPOINTS_LIMIT,
                           runtime=True),
     "score_ratio": Spec(0.3, "scores below ratio x the image's maximum are dropped", 0.0,

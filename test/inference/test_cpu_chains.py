@@ -132,7 +132,7 @@ def test_one_thread_or_the_option_off_runs_one_chain(two_threads):
     extractor = FeatureExtractor(random_weights=True, cpu_chains=False)
     extractor.extract(_photos()[0])
     assert extractor._chains is None
-    extractor.configure(cpu_chains=True)
+    extractor = FeatureExtractor(random_weights=True)
     torch.set_num_threads(1)
     extractor.extract(_photos()[0])
     assert extractor._chains is None
