@@ -136,14 +136,19 @@ class FeatureExtractor:
         return self.sobelnet(image)
 
     def select(
-        self, scores: torch.Tensor, image: torch.Tensor, max_keypoints: int | None = None
+        self,
+        scores: torch.Tensor,
+        image: torch.Tensor,
+        max_keypoints: int | None = None,
+        corners: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Threshold, border, NMS, corner test and top-k: keypoints ``(B, K, 2)``, scores, count.
 
         ``image`` is the ``(B, 1, H, W)`` gray image ``scores`` came from: the
         corner test (``min_gradient``, ``min_corner_ratio``,
-        ``full_corner_ratio``) reads its structure tensor (see ``cornerness``)
-        and rejects or down-weights peaks; the scores returned are the weighted
+        ``full_corner_ratio``) reads its structure tensor (see ``cornerness``),
+        or takes ``corners``, the ``corners(image)`` made beforehand, and
+        rejects or down-weights peaks; the scores returned are the weighted
         ones. ``max_keypoints`` (K) defaults to the config's.
         """
         c = self.config
@@ -152,13 +157,16 @@ class FeatureExtractor:
         kept = peaks(scores, c.score_ratio, c.border, c.nms_window)
         if has_corner_test(c):
             # After NMS, so that no new peak appears where a stronger neighbour is masked.
-            kept = kept * corner_weight(
-                image, c.min_gradient, c.min_corner_ratio, c.full_corner_ratio
-            )
+            kept = kept * (self.corners(image) if corners is None else corners)
         keypoints, values, count = top_k(kept, k)
         if c.subpixel:
             keypoints = refine_subpixel(scores, keypoints)
         return keypoints, values, count
+
+    def corners(self, image: torch.Tensor) -> torch.Tensor:
+        """The corner test's weights of ``image`` (``corner_weight`` with the config's options)."""
+        c = self.config
+        return corner_weight(image, c.min_gradient, c.min_corner_ratio, c.full_corner_ratio)
 
     def describe(self, image: torch.Tensor) -> DescriptorMaps:
         """DesNet's dense maps: descriptors ``(B, D, H / s, W / s)`` and finer features."""
@@ -210,9 +218,10 @@ class FeatureExtractor:
         self, chains: ChainWorkers, levels: list[tuple[torch.Tensor, int]]
     ) -> BatchFeatures:
         """``extract_levels(levels)`` as two chains: SobelNet on the full level beside
-        DesNet and the octaves; with no octaves, SobelNet's 1/sqrt(2) scale moves
-        beside DesNet instead (measured per stage on one thread at 640x480, either
-        split leaves the two chains within about 10% of each other)."""
+        DesNet, the octaves and the full level's corner test; with no octaves,
+        SobelNet's 1/sqrt(2) scale beside DesNet instead (measured per stage on
+        one thread at 640x480, either split leaves the two chains within about
+        15% of each other)."""
         (full, budget), *octaves = levels
         scales = self.sobelnet.config.scales
         beside = () if octaves or len(scales) < 2 else scales[1:2]
@@ -233,17 +242,18 @@ class FeatureExtractor:
                 raise
             return scores
 
-        def description() -> tuple[DescriptorMaps, list[BatchFeatures], dict]:
+        def description() -> tuple[DescriptorMaps, list[BatchFeatures], dict, torch.Tensor | None]:
             dense = self.describe(full)
             coarser = [self.extract_level(*level) for level in octaves]
+            corners = self.corners(full) if has_corner_test(self.config) and octaves else None
             gain = first_gain.result() if beside else None
             scores = {scale: self.sobelnet.scale_scores(full, scale, gain)[0] for scale in beside}
-            return dense, coarser, scores
+            return dense, coarser, scores, corners
 
         def join(own: dict, described: tuple) -> BatchFeatures:
-            dense, coarser, scores = described
+            dense, coarser, scores, corners = described
             score_map = torch.sigmoid(self.sobelnet.sum_scales(own | scores))  # as detect()
-            keypoints, values, count = self.select(score_map, full, budget)
+            keypoints, values, count = self.select(score_map, full, budget, corners)
             first = BatchFeatures(keypoints, values, self.sample(dense, keypoints), count)
             return merge_levels([first, *coarser])
 
