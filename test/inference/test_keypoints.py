@@ -144,3 +144,22 @@ def test_subpixel_refinement_leaves_symmetric_peaks_and_non_maxima_in_place():
     ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
     saddle = ((xs - 4.3) ** 2 - (ys - 4.2) ** 2).view(1, 1, 9, 9)
     assert refine_subpixel(saddle, torch.tensor([[[4.0, 4.0]]])).tolist() == [[[4.0, 4.0]]]
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 48, 64), (2, 1, 31, 17)])
+def test_subpixel_on_the_cpu_equals_the_torch_path_bit_for_bit(shape):
+    # numpy without autograd, torch's operators with it: the same float32 steps.
+    generator = torch.Generator().manual_seed(3)
+    scores = torch.rand(shape, generator=generator)
+    batch, _, height, width = shape
+    xs = torch.randint(0, width, (batch, 200), generator=generator).float()
+    ys = torch.randint(0, height, (batch, 200), generator=generator).float()
+    keypoints = torch.stack([xs, ys], dim=-1)  # edges and corners included
+    keypoints[:, :4] = torch.tensor(
+        [[0.0, 0.0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]]
+    )
+    fast = refine_subpixel(scores, keypoints)
+    plain = refine_subpixel(scores.clone().requires_grad_(True), keypoints).detach()
+    assert fast.dtype == plain.dtype == torch.float32
+    assert torch.equal(fast, plain)
+    assert (fast - keypoints).abs().max() <= 0.5
