@@ -219,16 +219,19 @@ class FeatureExtractor:
     ) -> BatchFeatures:
         """``extract_levels(levels)`` as two chains: SobelNet and the corner test of
         the full level beside DesNet and the octaves; with no octaves, SobelNet's
-        1/2 scale and the corner test beside DesNet. What needs both (peaks,
-        sampling, merging) follows on the first chain. Measured on the 2-core VM
-        at 640x480 (median ms): two levels 19.5 and 20.0 beside each other, then
-        2.8 (23.7 in all); one level 15.2 and 14.1, then 3.2 (19.0).
+        1/2 scale, the corner test and the 1/sqrt(2) image beside DesNet. What
+        needs both (peaks, sampling, merging) follows on the first chain.
+        Measured on the 2-core VM at 640x480 (median ms): two levels 19.7 and
+        20.2 beside each other, then 2.8 (23.8 in all); one level, before the
+        1/sqrt(2) image moved, 15.0 and 13.9, then 2.9 (18.5).
         """
         (full, budget), *octaves = levels
         scales = self.sobelnet.config.scales
         beside = () if octaves else scales[2:]
+        resized_beside = () if octaves else scales[1:2]  # images the second chain resizes
         corners_beside = not octaves and has_corner_test(self.config)
         first_gain: Future = Future()  # the first scale's edge gain, for the scales beside
+        resized: Future = Future()
 
         def detection() -> tuple[dict[float, torch.Tensor], torch.Tensor | None]:
             scores: dict[float, torch.Tensor] = {}
@@ -236,7 +239,8 @@ class FeatureExtractor:
             try:
                 for index, scale in enumerate(scales):
                     if scale not in beside:
-                        scores[scale], gain = self.sobelnet.scale_scores(full, scale, gain)
+                        scaled = resized.result()[scale] if scale in resized_beside else None
+                        scores[scale], gain = self.sobelnet.scale_scores(full, scale, gain, scaled)
                     if index == 0:
                         first_gain.set_result(gain)
             except BaseException as error:
@@ -247,6 +251,13 @@ class FeatureExtractor:
             return scores, self.corners(full) if tested else None
 
         def description() -> tuple[DescriptorMaps, list[BatchFeatures], dict, torch.Tensor | None]:
+            try:
+                resized.set_result(
+                    {s: self.sobelnet.scaled_image(full, s) for s in resized_beside}
+                )
+            except BaseException as error:
+                resized.set_exception(error)
+                raise
             dense = self.describe(full)
             coarser = [self.extract_level(*level) for level in octaves]
             gain = first_gain.result() if beside else None

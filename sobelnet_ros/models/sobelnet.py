@@ -176,16 +176,21 @@ class SobelNet(nn.Module):
         return self.sum_scales(scores)
 
     def scale_scores(
-        self, image: torch.Tensor, scale: float, gain: torch.Tensor | None
+        self,
+        image: torch.Tensor,
+        scale: float,
+        gain: torch.Tensor | None,
+        scaled: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One scale's scores at the image's size (before the bias) and the edge gain.
 
         ``gain`` is None for the first scale, whose edges give the gain that
         ``logits`` then passes to the others (None without normalisation).
+        ``scaled`` is ``scaled_image(image, scale)`` where it was made beforehand.
         """
         height, width = image.shape[-2:]
         learned_dtype = self.head.weight.dtype  # see set_learned_dtype
-        edges = self.sobel(_resize(image, scale))
+        edges = self.sobel(self.scaled_image(image, scale) if scaled is None else scaled)
         if self.config.normalize_gradients:
             # One gain per image, from the first level, for all levels: a
             # brighter or higher-contrast copy gives the same scores (as
@@ -197,6 +202,11 @@ class SobelNet(nn.Module):
         if scale != 1.0:
             score = upsample_scores(score, height, width)
         return score, gain
+
+    @staticmethod
+    def scaled_image(image: torch.Tensor, scale: float) -> torch.Tensor:
+        """The image at ``scale`` as this net reads it (antialiased bilinear; itself at 1)."""
+        return _resize(image, scale)
 
     def sum_scales(self, scores: Mapping[float, torch.Tensor]) -> torch.Tensor:
         """Logits from ``scale_scores`` of every scale, summed in the config's order."""
