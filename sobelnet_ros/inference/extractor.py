@@ -269,7 +269,7 @@ class FeatureExtractor:
             dense, coarser, scores, corners_made_beside = described
             if corners is None:
                 corners = corners_made_beside
-            score_map = torch.sigmoid(self.sobelnet.sum_scales(own | scores))  # as detect()
+            score_map = self.sobelnet.sum_scales(own | scores).sigmoid_()  # as detect()
             keypoints, values, count = self.select(score_map, full, budget, corners)
             first = BatchFeatures(keypoints, values, self.sample(dense, keypoints), count)
             return merge_levels([first, *coarser])

@@ -165,7 +165,8 @@ class SobelNet(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(image))
+        logits = self.logits(image)
+        return torch.sigmoid(logits) if torch.is_grad_enabled() else logits.sigmoid_()
 
     def logits(self, image: torch.Tensor) -> torch.Tensor:
         """Score map before the sigmoid, ``(B, 1, H, W)``."""
@@ -209,11 +210,19 @@ class SobelNet(nn.Module):
         return _resize(image, scale)
 
     def sum_scales(self, scores: Mapping[float, torch.Tensor]) -> torch.Tensor:
-        """Logits from ``scale_scores`` of every scale, summed in the config's order."""
-        total = None
-        for scale in self.config.scales:
-            total = scores[scale] if total is None else total + scores[scale]
-        return total + self.bias
+        """Logits from ``scale_scores`` of every scale, summed in the config's order
+        (a new tensor; without autograd the sums after the first one in place)."""
+        maps = [scores[scale] for scale in self.config.scales]
+        if len(maps) < 2 or torch.is_grad_enabled():
+            total = maps[0]
+            for more in maps[1:]:
+                total = total + more
+            return total + self.bias
+        total = maps[0] + maps[1]
+        for more in maps[2:]:
+            total += more
+        total += self.bias
+        return total
 
     def set_learned_dtype(self, dtype: torch.dtype) -> SobelNet:
         """Run the learned convolutions in ``dtype`` (bf16/fp16); the fixed filters,
