@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..evaluation.datasets import D2NET_EXCLUDED, load_dataset
+from ..evaluation.datasets import D2NET_EXCLUDED, load_dataset, read_image
 from ..evaluation.keypoint_report import keypoint_markdown, write_keypoint_reports
 from ..evaluation.keypoint_stats import (
     BLANK_SIZE,
@@ -226,13 +226,7 @@ def _synthetic_photos(args: argparse.Namespace) -> list[tuple[str, np.ndarray]] 
         paths = [paths[i] for i in split_holdout(names, args.synthetic_holdout)[1]]
         if not paths:
             raise ValueError(f"--synthetic-holdout {args.synthetic_holdout} holds out no photo")
-    photos = []
-    for path in paths:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"cannot read image {path}")
-        photos.append((path.stem, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
-    return photos
+    return [(path.stem, read_image(path)) for path in paths]
 
 
 def _parse_size(text: str) -> tuple[int, int]:

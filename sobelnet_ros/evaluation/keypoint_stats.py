@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from .cornerness import EDGE_RATIO, eigen_ratio
+from .datasets import read_image
 from .methods import Method, check_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pgm", ".ppm", ".bmp", ".tif", ".tiff")
@@ -66,13 +66,7 @@ def read_image_folder(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise ValueError(f"{folder} holds no image ({', '.join(IMAGE_SUFFIXES)})")
-    images = []
-    for path in paths:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"cannot read image {path}")
-        images.append((path.name, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
-    return images
+    return [(path.name, read_image(path)) for path in paths]
 
 
 def keypoint_statistics(
