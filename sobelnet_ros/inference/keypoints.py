@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..models.cpu_arrays import numpy_ready
+
 
 def suppress_weak(scores: torch.Tensor, score_ratio: float) -> torch.Tensor:
     """Zero scores below ``score_ratio`` times each image's maximum.
@@ -54,7 +56,7 @@ def peaks(scores: torch.Tensor, score_ratio: float, border: int, window: int) ->
     """
     if window < 1 or window % 2 == 0:
         raise ValueError(f"nms_window must be a positive odd number, got {window}")
-    if scores.device.type == "cpu" and scores.dtype == torch.float32 and not scores.requires_grad:
+    if numpy_ready(scores):
         return _peaks_opencv(scores, score_ratio, border, window)
     return max_pool_nms(zero_border(suppress_weak(scores, score_ratio), border), window)
 
@@ -99,7 +101,7 @@ def max_filter(scores: torch.Tensor, window: int) -> torch.Tensor:
     """
     if scores.device.type != "cpu":
         return F.max_pool2d(scores, kernel_size=window, stride=1, padding=window // 2)
-    if scores.dtype == torch.float32 and not scores.requires_grad:
+    if numpy_ready(scores):
         return _max_filter_opencv(scores, window)
     return _max_filter_shifted(scores, window)
 
@@ -138,7 +140,7 @@ def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, tor
         values ``(B, k)`` descending (0 where padded), count ``(B,)`` int64 of
         real keypoints.
     """
-    if scores.device.type == "cpu" and scores.dtype == torch.float32 and not scores.requires_grad:
+    if numpy_ready(scores):
         return _top_k_numpy(scores, k)
     batch, _, height, width = scores.shape
     flat = scores.reshape(batch, height * width)
@@ -191,7 +193,7 @@ def refine_subpixel(scores: torch.Tensor, keypoints: torch.Tensor) -> torch.Tens
     Shape: scores ``(B, 1, H, W)``, keypoints ``(B, K, 2)`` integer pixel
     positions -> ``(B, K, 2)`` refined, each within +-0.5 px of its pixel.
     """
-    if scores.device.type == "cpu" and scores.dtype == torch.float32 and not scores.requires_grad:
+    if numpy_ready(scores):
         return _refine_numpy(scores, keypoints)
     batch, _, _height, width = scores.shape
     padded = F.pad(scores, (1, 1, 1, 1), mode="replicate").reshape(batch, -1)

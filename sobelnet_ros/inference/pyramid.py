@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..models.cpu_arrays import numpy_ready
 from .types import BatchFeatures
 
 MIN_LEVEL_SIDE = 64  # px; smaller octaves have too few descriptor cells to be worth it [ours]
@@ -60,7 +61,7 @@ def box_half(image: torch.Tensor) -> torch.Tensor:
     (((a + b) + c) + d) / 4: bit for bit its result, in a quarter of its time
     at 640x480 (0.13 against 0.53 ms on one core).
     """
-    if image.device.type != "cpu" or image.dtype != torch.float32 or image.requires_grad:
+    if not numpy_ready(image):
         return F.avg_pool2d(image, 2)
     return _box_half_numpy(image)
 
