@@ -211,15 +211,11 @@ class SobelNet(nn.Module):
         return _resize(image, scale)
 
     def sum_scales(self, scores: Mapping[float, torch.Tensor]) -> torch.Tensor:
-        """Logits from ``scale_scores`` of every scale, summed in the config's order
-        (a new tensor; without autograd the sums after the first one in place)."""
+        """Logits from ``scale_scores`` of every scale, summed in the config's order:
+        a new tensor, the sums after its first one in place (an addition's
+        gradient needs none of the values it overwrites)."""
         maps = [scores[scale] for scale in self.config.scales]
-        if len(maps) < 2 or torch.is_grad_enabled():
-            total = maps[0]
-            for more in maps[1:]:
-                total = total + more
-            return total + self.bias
-        total = maps[0] + maps[1]
+        total = maps[0] + maps[1] if len(maps) > 1 else maps[0].clone()
         for more in maps[2:]:
             total += more
         total += self.bias
