@@ -24,16 +24,18 @@ def pair_similarity(
     descriptors: torch.Tensor,
     rows: np.ndarray,
     cols: np.ndarray,
+    rows_sorted: bool = False,
 ) -> np.ndarray:
     """Cosine similarity of track ``rows`` to detections ``cols``, the best of the
-    track's templates (``(T, D)`` each: its last, and first, descriptor).
+    track's templates (``(T, D)`` each: its last, and first, descriptor);
+    ``rows_sorted``: the pairs come grouped by ascending row already.
 
     On the CPU the pairs are the pattern of a sparse CSR matrix whose entries
     torch's sampled matrix product computes directly from the descriptors:
     2-3x faster than gathering a row per pair and taking their dot products.
     """
     if descriptors.device.type == "cpu":
-        return _sampled_similarity(templates, descriptors, rows, cols)
+        return _sampled_similarity(templates, descriptors, rows, cols, rows_sorted)
     device = descriptors.device
     index = torch.as_tensor(rows, device=device)
     chosen = descriptors[torch.as_tensor(cols, device=device)]
@@ -48,13 +50,14 @@ def _sampled_similarity(
     descriptors: torch.Tensor,
     rows: np.ndarray,
     cols: np.ndarray,
+    rows_sorted: bool = False,
 ) -> np.ndarray:
     """``pair_similarity`` on the CPU: ``template @ descriptors.T`` at the pairs only."""
     if len(rows) == 0:
         return np.zeros(0, np.float32)
     rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     order = None
-    if (rows[1:] < rows[:-1]).any():  # CSR wants the pairs grouped by row
+    if not rows_sorted and (rows[1:] < rows[:-1]).any():  # CSR wants the pairs grouped by row
         order = np.argsort(rows, kind="stable")
         rows, cols = rows[order], cols[order]
     tracks, count = len(templates[0]), len(descriptors)
@@ -104,14 +107,15 @@ def gate_matches(
     rows, cols = pairs_within(predicted, keypoints, radius)
     if len(rows) == 0:
         return empty, empty
-    similarity = pair_similarity(templates, descriptors, rows, cols)
+    similarity = pair_similarity(templates, descriptors, rows, cols, rows_sorted=True)
     first, best, second = best_two(rows, similarity)
     keep = best >= 1.0 - 0.5 * max_distance**2
     if ratio is not None:
         keep &= (2.0 - 2.0 * best) <= ratio**2 * (2.0 - 2.0 * second)
-    first, best = first[keep], best[keep]
-    chosen = one_to_one(rows[first], cols[first], best)
-    return rows[first][chosen].astype(np.int64), cols[first][chosen].astype(np.int64)
+    first = first[keep]
+    # one pair per track already: only the columns are left to share out
+    chosen = first[_one_per_column(cols[first], np.argsort(-best[keep], kind="stable"))]
+    return rows[chosen], cols[chosen]
 
 
 def best_two(
@@ -123,12 +127,15 @@ def best_two(
     Reductions over the runs instead of a sort of every pair.
     """
     count = len(rows)
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    run = np.cumsum(np.r_[False, rows[1:] != rows[:-1]])
+    change = np.empty(count, dtype=bool)
+    change[:1] = True
+    np.not_equal(rows[1:], rows[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    run = np.cumsum(change) - 1
     best = np.maximum.reduceat(similarity, starts)
-    index = np.arange(count)
-    first = np.minimum.reduceat(np.where(similarity == best[run], index, count), starts)
-    others = np.where(index == first[run], -np.inf, similarity)
+    first = np.minimum.reduceat(np.where(similarity == best[run], np.arange(count), count), starts)
+    others = similarity.copy()
+    others[first] = -np.inf
     second = np.maximum.reduceat(others, starts)
     return first, best, second
 
@@ -212,6 +219,10 @@ def one_to_one(rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray) -> np
         return np.zeros(0, dtype=np.int64)
     order = np.argsort(-similarity, kind="stable")
     _, first_row = np.unique(rows[order], return_index=True)
-    order = order[np.sort(first_row)]
+    return _one_per_column(cols, order[np.sort(first_row)])
+
+
+def _one_per_column(cols: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The first of ``order`` (indices, most similar first) for each column, ascending."""
     _, first_col = np.unique(cols[order], return_index=True)
-    return np.sort(order[first_col]).astype(np.int64)
+    return np.sort(order[first_col]).astype(np.int64, copy=False)
