@@ -23,6 +23,8 @@ from .store import TrackStore
 from .types import TrackerConfig, Tracks
 from .verify import apply_motion
 
+GATE_BACKOFF_FRAMES = 8  # most frames matched without the gates after they failed
+
 
 class DescriptorTracker:
     """Tracks features given frame by frame (no extractor; ``FeatureTracker`` adds one).
@@ -55,7 +57,8 @@ class DescriptorTracker:
         self._next_id = 0
         self._frame = 0
         self._motion: np.ndarray | None = None  # 2x3 image motion of the last frame
-        self._gate_failed = False  # the last frame's gate found too little: do without once
+        self._gate_skips = 0  # frames left to match without the gates
+        self._gate_failures = 0  # tries of the gates in a row that found too little
         self._gray: np.ndarray | None = None  # the last frame, for refinement and bridging
         self._images: tuple[np.ndarray, np.ndarray] | None = None  # last and this frame
 
@@ -81,9 +84,10 @@ class DescriptorTracker:
         store = self._store_for(descriptors.shape[1])
         live_before = int((store.lost == 0).sum())
         lost_before = store.lost.copy()
-        matcher = FrameMatcher(self.config, self._images, self._motion, self._gate_failed)
+        matcher = FrameMatcher(self.config, self._images, self._motion, self._gate_skips > 0)
         found = matcher.run(store, keypoints, descriptors)
-        self._motion, self._gate_failed = matcher.motion, matcher.gate_failed
+        self._motion = matcher.motion
+        self._next_gate(matcher)
         seen_rows = np.concatenate([found.rows, found.bridged])
         previous = store.positions[seen_rows].copy()
         elapsed = time_now - store.stamps[seen_rows]
@@ -116,6 +120,18 @@ class DescriptorTracker:
         if previous is not None and gray is not None and previous.shape == gray.shape:
             return previous, gray
         return None
+
+    def _next_gate(self, matcher: FrameMatcher) -> None:
+        """After gates that found too little, match without them for the next frame, and
+        for twice as many frames after each further failure in a row (up to
+        ``GATE_BACKOFF_FRAMES``): where the motion prior keeps failing (frames far
+        apart), trying it costs a gate pass whose matches are thrown away."""
+        self._gate_skips = max(self._gate_skips - 1, 0)
+        if matcher.gate_failed:
+            self._gate_failures += 1
+            self._gate_skips = min(2 ** (self._gate_failures - 1), GATE_BACKOFF_FRAMES)
+        elif matcher.gated:
+            self._gate_failures = 0
 
     # Book-keeping
 

@@ -81,9 +81,11 @@ class FrameMatcher:
         config: the tracker's options.
         images: (last, this) frame as uint8 gray, or None without images.
         motion: the last frame's 2x3 image motion, or None.
-        gate_failed: the last frame's gates found too little.
+        skip_gate: match without the gates this frame (they failed lately).
 
-    After ``run``, ``motion``, ``fundamental`` and ``gate_failed`` describe this frame.
+    After ``run``, ``motion`` and ``fundamental`` describe this frame, ``gated``
+    says whether its gates were tried and ``gate_failed`` whether they found too
+    little (the frame was then matched without them).
     """
 
     def __init__(
@@ -91,12 +93,14 @@ class FrameMatcher:
         config: TrackerConfig,
         images: tuple[np.ndarray, np.ndarray] | None,
         motion: np.ndarray | None,
-        gate_failed: bool,
+        skip_gate: bool,
     ) -> None:
         self.config = config
         self.images = images
         self.motion = motion
-        self.gate_failed = gate_failed
+        self.skip_gate = skip_gate
+        self.gated = False
+        self.gate_failed = False
         self.fundamental: np.ndarray | None = None
 
     def run(
@@ -117,7 +121,7 @@ class FrameMatcher:
             return empty, empty, 0
         self.descriptors = descriptors
         detected = keypoints.copy()
-        gated = self.motion is not None and not self.gate_failed
+        gated = self.gated = self.motion is not None and not self.skip_gate
         rows, cols = self._first_pass(store, keypoints, gated)
         self.gate_failed = gated and self._too_few(store, rows)
         if self.gate_failed:  # the motion changed: look everywhere, and next frame too
