@@ -83,19 +83,20 @@ class DescriptorTracker:
         descriptors = torch.as_tensor(features.descriptors, device=self.device).float()
         store = self._store_for(descriptors.shape[1])
         live_before = int((store.lost == 0).sum())
-        lost_before = store.lost.copy()
         matcher = FrameMatcher(self.config, self._images, self._motion, self._gate_skips > 0)
         found = matcher.run(store, keypoints, descriptors)
         self._motion = matcher.motion
         self._next_gate(matcher)
         seen_rows = np.concatenate([found.rows, found.bridged])
-        previous = store.positions[seen_rows].copy()
+        previous = store.positions[seen_rows]
         elapsed = time_now - store.stamps[seen_rows]
-        kept = _Shown.of(features, keypoints, found.cols, store, found.bridged, found.bridged_at)
+        revived = int((store.lost[found.rows] > 0).sum())
+        bridged_last = store.last_of(found.bridged)
+        occupied = np.concatenate([keypoints[found.cols], found.bridged_at])
         store.update(found.rows, keypoints[found.cols], descriptors[found.cols], time_now)
         store.follow(found.bridged, found.bridged_at, time_now)
         new = self._start_tracks(
-            store, features, keypoints, descriptors, found.cols, kept.points, time_now
+            store, features, keypoints, descriptors, found.cols, occupied, time_now
         )
         seen = np.zeros(len(store), dtype=bool)
         seen[seen_rows] = True
@@ -105,10 +106,9 @@ class DescriptorTracker:
         ages = np.concatenate([store.ages[seen_rows], np.ones(len(new), np.int64)])
         store.end_frame(seen, self.config.memory_frames)
         self._frame += 1
-        revived = int((lost_before[found.rows] > 0).sum())
         counts = (len(new), len(seen_rows), live_before - (len(seen_rows) - revived), revived,
                   len(found.bridged))  # fmt: skip
-        shown = kept.then(_Shown.of(features, keypoints, new))
+        shown = _Shown.of(features, keypoints, occupied, found.cols, bridged_last, new)
         return self._tracks(shown, ids, ages, previous, elapsed, counts, stamp)
 
     def _next_images(self, image: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -228,26 +228,23 @@ class _Shown:
         cls,
         features: Features,
         keypoints: np.ndarray,
+        occupied: np.ndarray,
         cols: np.ndarray,
-        store: TrackStore | None = None,
-        bridged: np.ndarray | None = None,
-        bridged_at: np.ndarray | None = None,
+        bridged_last: np.ndarray,
+        new: np.ndarray,
     ) -> _Shown:
-        """Detections ``cols``, then (score 0, last descriptor) the ``bridged`` tracks."""
-        points = keypoints[cols]
-        scores = np.asarray(features.scores, np.float32)[cols]
-        descriptors = np.asarray(features.descriptors, np.float32)[cols]
-        if store is not None and bridged is not None and len(bridged):
-            last = store.last[torch.as_tensor(bridged, device=store.last.device)].cpu().numpy()
-            points = np.concatenate([points, bridged_at])
-            scores = np.concatenate([scores, np.zeros(len(bridged), np.float32)])
-            descriptors = np.concatenate([descriptors, last.astype(np.float32)])
+        """Detections ``cols`` and the bridged tracks (``occupied`` holds where both are;
+        score 0 and the last descriptor for the bridged), then the ``new`` detections."""
+        points = np.concatenate([occupied, keypoints[new]])
+        continued, bridged = len(cols), len(bridged_last)
+        scores = np.zeros(len(points), np.float32)
+        detected = np.asarray(features.scores, np.float32)
+        scores[:continued] = detected[cols]
+        scores[continued + bridged :] = detected[new]
+        source = np.asarray(features.descriptors, np.float32)
+        descriptors = np.empty((len(points), source.shape[1]), np.float32)
+        # gathered straight into place ("clip": unbuffered; the indices are valid)
+        np.take(source, cols, axis=0, out=descriptors[:continued], mode="clip")
+        descriptors[continued : continued + bridged] = bridged_last
+        np.take(source, new, axis=0, out=descriptors[continued + bridged :], mode="clip")
         return cls(points, scores, descriptors)
-
-    def then(self, other: _Shown) -> _Shown:
-        """This, then ``other``."""
-        return _Shown(
-            np.concatenate([self.points, other.points]),
-            np.concatenate([self.scores, other.scores]),
-            np.concatenate([self.descriptors, other.descriptors]),
-        )

@@ -52,6 +52,13 @@ class TrackStore:
         """Positions of ``rows`` ``lag`` frames before the frame being tracked (NaN: unseen)."""
         return self.history[rows, lag - 1]
 
+    def last_of(self, rows: np.ndarray) -> np.ndarray:
+        """The last descriptors of ``rows`` as float32 numpy."""
+        if len(rows) == 0:
+            return np.zeros((0, self.last.shape[1]), np.float32)
+        index = torch.as_tensor(rows, device=self.last.device)
+        return self.last.index_select(0, index).float().cpu().numpy()
+
     def update(
         self,
         rows: np.ndarray,
@@ -105,8 +112,8 @@ class TrackStore:
         row in every comparison.
         """
         self.lost[~seen] += 1
-        self.history = np.roll(self.history, 1, axis=1)
-        self.history[:, 0] = np.where(seen[:, None], self.positions, np.nan)
+        latest = np.where(seen[:, None], self.positions, np.nan)[:, None]
+        self.history = np.concatenate([latest, self.history[:, :-1]], axis=1)
         keep = (self.lost == 0) | ((self.lost <= memory_frames) & (self.ages >= 2))
         self.select(keep)
         return int((~keep).sum())
