@@ -215,65 +215,64 @@ class FrameMatcher:
         were also seen at the start of that gap.
         """
         c = self.config
-        continued = store.lost[rows] == 0
-        before = store.positions[rows[continued]]
-        after = keypoints[cols[continued]]
+        lost = store.lost[rows]
+        steps = np.flatnonzero(lost == 0)
+        before, after = store.positions[rows[steps]], keypoints[cols[steps]]
         self.fundamental = None
-        if continued.sum() < c.min_verify:
-            keep = continued  # too few to check: trust the gate
-        else:
+        inliers = np.ones(len(steps), dtype=bool)  # too few to check: trust the gate
+        if len(steps) >= c.min_verify:
             # matches found in the gates of a motion that held are nearly all right:
             # least squares on all of them, trimmed, unless fewer fit than that
             trusted = TRUSTED_SHARE if gated else None
-            F, inliers = fundamental_inliers(
+            self.fundamental, inliers = fundamental_inliers(
                 before, after, c.epipolar_px, c.verify_method, trusted_share=trusted
             )
-            self.fundamental = F
-            keep = np.zeros(len(rows), dtype=bool)
-            keep[np.flatnonzero(continued)] = inliers
-        chain = np.flatnonzero(keep)
-        lags = store.lost[rows] + 1
-        for lag in np.unique(lags[lags > 1]):
-            gap = np.flatnonzero(lags == lag)
-            keep[gap] = self._gap_consistent(store, keypoints, rows, cols, chain, gap, int(lag))
-        rows, cols = rows[keep], cols[keep]
-        continued = store.lost[rows] == 0
-        self.motion = image_motion(store.positions[rows[continued]], keypoints[cols[continued]])
-        return rows, cols
+        keep = np.zeros(len(rows), dtype=bool)
+        keep[steps[inliers]] = True
+        gaps = np.unique(lost[lost > 0])
+        if len(gaps):
+            chain = steps[inliers]  # verified, and where they were in the frames before
+            chain_history, chain_after = store.history[rows[chain]], keypoints[cols[chain]]
+            for gap_frames in gaps.tolist():
+                gap = np.flatnonzero(lost == gap_frames)
+                lag = gap_frames + 1
+                keep[gap] = self._gap_consistent(
+                    store.lag_position(rows[gap], lag),
+                    keypoints[cols[gap]],
+                    chain_history[:, lag - 1],
+                    chain_after,
+                )
+        self.motion = image_motion(before[inliers], after[inliers])
+        return rows[keep], cols[keep]
 
     def _gap_consistent(
         self,
-        store: TrackStore,
-        keypoints: np.ndarray,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        chain: np.ndarray,
-        gap: np.ndarray,
-        lag: int,
+        before: np.ndarray,
+        after: np.ndarray,
+        chain_before: np.ndarray,
+        chain_after: np.ndarray,
     ) -> np.ndarray:
-        """Which matches in ``gap`` (seen ``lag`` frames ago) fit the epipolar geometry."""
+        """Which steps ``before`` -> ``after`` of tracks found again after a gap fit the
+        epipolar geometry of the verified tracks (the ``chain``, NaN where unseen) over it."""
         threshold = self.config.epipolar_px
-        before = store.lag_position(rows[chain], lag)
-        known = np.isfinite(before).all(axis=1)
+        known = np.isfinite(chain_before[:, 0])
         if known.sum() < self.config.min_verify:  # no verified chain: check the gap on its own
-            if len(gap) < self.config.min_verify:
-                return np.zeros(len(gap), dtype=bool)
+            if len(before) < self.config.min_verify:
+                return np.zeros(len(before), dtype=bool)
             _, inliers = fundamental_inliers(
-                store.lag_position(rows[gap], lag),
-                keypoints[cols[gap]],
+                before,
+                after,
                 threshold,
                 self.config.verify_method,
                 max_iterations=GAP_ITERATIONS,
             )
             # a model that explains fewer than half of them explains nothing: by chance
-            return inliers if inliers.mean() >= 0.5 else np.zeros(len(gap), dtype=bool)
-        before, after = before[known], keypoints[cols[chain[known]]]
-        F = fit_fundamental(before, after)
+            return inliers if inliers.mean() >= 0.5 else np.zeros(len(before), dtype=bool)
+        F = fit_fundamental(chain_before[known], chain_after[known])
         if F is None:
-            return np.zeros(len(gap), dtype=bool)
-        distances = epipolar_distances(F, store.lag_position(rows[gap], lag), keypoints[cols[gap]])
+            return np.zeros(len(before), dtype=bool)
         with np.errstate(invalid="ignore"):
-            return distances <= threshold
+            return epipolar_distances(F, before, after) <= threshold
 
     def _guided(
         self,
