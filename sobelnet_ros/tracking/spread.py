@@ -32,7 +32,9 @@ def spread_new(
     """
     if limit <= 0 or len(candidates) == 0:
         return np.zeros(0, dtype=np.int64)
-    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
+    ranked = scores[candidates]
+    if (ranked[1:] > ranked[:-1]).any():  # not best first already (extract's order)
+        candidates = candidates[np.argsort(-ranked, kind="stable")]
     if min_distance > 0:
         candidates = candidates[_free(keypoints[candidates], occupied, min_distance)]
         cells = np.floor(keypoints[candidates] / min_distance).astype(np.int64)
