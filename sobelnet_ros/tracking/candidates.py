@@ -154,6 +154,29 @@ def similarities(templates: torch.Tensor, descriptors: torch.Tensor) -> torch.Te
     return templates @ descriptors.T
 
 
+def largest_per_row(similarity: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest entries of each row of ``(T, N)`` and their columns, largest
+    first, as float32 and int64 numpy (``torch.topk``'s; the first column of equals).
+
+    On the CPU, ``k`` row-wise arg-maxima in numpy, each found entry set to -inf
+    for the next: for a few of 1024 columns 3-4x faster than ``torch.topk``.
+    """
+    if similarity.device.type != "cpu":
+        values, indices = torch.topk(similarity, k, dim=1)
+        return values.float().cpu().numpy(), indices.cpu().numpy()
+    matrix = similarity.float()
+    matrix = (matrix.clone() if matrix is similarity else matrix).numpy()
+    rows = np.arange(len(matrix))
+    values = np.empty((len(matrix), k), np.float32)
+    indices = np.empty((len(matrix), k), np.int64)
+    for rank in range(k):
+        column = matrix.argmax(axis=1)
+        indices[:, rank] = column
+        values[:, rank] = matrix[rows, column]
+        matrix[rows, column] = -np.inf
+    return values, indices
+
+
 def gated_matches(
     similarity: torch.Tensor,
     keypoints: np.ndarray,
@@ -188,8 +211,7 @@ def gated_matches(
     empty = np.zeros(0, dtype=np.int64)
     if tracks == 0 or count == 0:
         return empty, empty
-    values, indices = torch.topk(similarity, min(top_k, count), dim=1)
-    values, indices = values.float().cpu().numpy(), indices.cpu().numpy()
+    values, indices = largest_per_row(similarity, min(top_k, count))
     if rescored is not None:
         rows = np.repeat(np.arange(tracks), indices.shape[1])
         values = pair_similarity(*rescored, rows, indices.ravel()).reshape(indices.shape)

@@ -1,11 +1,13 @@
 import warnings
 
 import numpy as np
+import pytest
 import torch
 
 from sobelnet_ros.tracking.candidates import (
     best_two,
     gated_matches,
+    largest_per_row,
     pair_similarity,
     similarities,
 )
@@ -71,3 +73,22 @@ def test_candidates_chosen_by_similarities_are_rescored_exactly():
     assert len(rows) > 250
     inverse = np.argsort(order)  # detection j shows track order[j]
     assert (cols == inverse[rows]).mean() > 0.98
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_largest_per_row_are_topk_values_with_the_first_of_equals(dtype):
+    rng = np.random.default_rng(11)
+    # few distinct values: many ties, which go to the lowest column
+    similarity = torch.as_tensor(rng.choice([0.2, 0.5, 0.7, 0.9], (60, 40)), dtype=dtype)
+    before = similarity.clone()
+    values, indices = largest_per_row(similarity, 4)
+    expected, _ = torch.topk(similarity.float(), 4, dim=1)
+    np.testing.assert_array_equal(values, expected.numpy())
+    assert torch.equal(similarity, before)  # the input is left as it was
+    matrix = similarity.float().numpy()
+    for row in range(len(matrix)):
+        assert len(set(indices[row])) == 4
+        np.testing.assert_array_equal(matrix[row, indices[row]], values[row])
+        for rank in range(4):  # no lower column holds an equal value not taken before it
+            equal = np.flatnonzero(matrix[row] == values[row, rank])
+            assert indices[row, rank] == np.setdiff1d(equal, indices[row, :rank])[0]
