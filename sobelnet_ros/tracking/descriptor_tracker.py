@@ -93,7 +93,7 @@ class DescriptorTracker:
         revived = int((store.lost[found.rows] > 0).sum())
         bridged_last = store.last_of(found.bridged)
         occupied = np.concatenate([keypoints[found.cols], found.bridged_at])
-        store.update(found.rows, keypoints[found.cols], descriptors[found.cols], time_now)
+        store.update(found.rows, keypoints[found.cols], _rows_of(descriptors, found.cols), time_now)
         store.follow(found.bridged, found.bridged_at, time_now)
         new = self._start_tracks(
             store, features, keypoints, descriptors, found.cols, occupied, time_now
@@ -168,7 +168,7 @@ class DescriptorTracker:
         )
         ids = np.arange(self._next_id, self._next_id + len(new), dtype=np.int64)
         self._next_id += len(new)
-        store.append(ids, keypoints[new], descriptors[new], time_now)
+        store.append(ids, keypoints[new], _rows_of(descriptors, new), time_now)
         return new
 
     def _predict(self, store: TrackStore, seen: np.ndarray) -> None:
@@ -213,6 +213,11 @@ class DescriptorTracker:
             moved[:continued] = (normalised[:continued] - self.camera.normalise(previous)) / rate
             tracks.normalised, tracks.normalised_velocities = normalised, moved
         return tracks
+
+
+def _rows_of(values: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+    """``values[rows]`` by ``index_select``: several times faster than indexing on the CPU."""
+    return values.index_select(0, torch.as_tensor(rows, device=values.device))
 
 
 @dataclass
