@@ -93,7 +93,8 @@ class DescriptorTracker:
         revived = int((store.lost[found.rows] > 0).sum())
         bridged_last = store.last_of(found.bridged)
         occupied = np.concatenate([keypoints[found.cols], found.bridged_at])
-        store.update(found.rows, keypoints[found.cols], _rows_of(descriptors, found.cols), time_now)
+        continued = _rows_of(descriptors, found.cols)
+        store.update(found.rows, keypoints[found.cols], continued, time_now)
         store.follow(found.bridged, found.bridged_at, time_now)
         new = self._start_tracks(
             store, features, keypoints, descriptors, found.cols, occupied, time_now

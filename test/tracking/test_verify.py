@@ -3,6 +3,7 @@ import pytest
 from scene import K, camera_poses, project
 
 from sobelnet_ros.tracking import epipolar_distances, fundamental_inliers
+from sobelnet_ros.tracking.verify import apply_motion, image_motion
 
 
 def _two_views(count: int, outliers: int, noise_px: float, seed: int):
@@ -47,3 +48,16 @@ def test_too_few_points_give_no_model():
     points0, points1, _ = _two_views(7, 0, noise_px=0.0, seed=1)
     F, inliers = fundamental_inliers(points0, points1, 0.8)
     assert F is None and not inliers.any()
+
+
+def test_image_motion_is_the_least_squares_affine_of_the_inliers():
+    """Exact steps under an affine map, a fifth of them displaced: the map is recovered
+    (RANSAC drops the displaced, the refit is exact on the rest); too few points: None."""
+    rng = np.random.default_rng(4)
+    A = np.array([[1.02, -0.03, 4.5], [0.02, 0.99, -2.0]])
+    points0 = rng.uniform(0, 640, (300, 2))
+    points1 = apply_motion(A, points0)
+    wrong = rng.choice(300, 60, replace=False)
+    points1[wrong] += rng.uniform(8, 40, (60, 2)) * rng.choice([-1, 1], (60, 2))
+    np.testing.assert_allclose(image_motion(points0, points1), A, atol=1e-6)
+    assert image_motion(points0[:5], points1[:5]) is None
