@@ -36,7 +36,9 @@ def test_pairs_view_the_same_memory_two_pixels_at_a_time():
     assert torch.equal(from_pairs(pairs), x)
 
 
-@pytest.mark.parametrize("size", [(48, 64), (17, 30), (3, 2), (20, 21), (5, 3)])
+@pytest.mark.parametrize(
+    "size", [(48, 64), (17, 30), (3, 2), (20, 21), (5, 3), (9, 23), (7, 25), (6, 453)]
+)
 @pytest.mark.parametrize("widths", [(2, 8, 8), (2, 8, 8, 8), (4, 8, 16, 8)])
 def test_paired_layers_give_the_plain_convolutions_in_float32(size, widths):
     blocks = _chain(torch.float32, widths)
