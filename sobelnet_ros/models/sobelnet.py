@@ -183,27 +183,36 @@ class SobelNet(nn.Module):
         scale: float,
         gain: torch.Tensor | None,
         scaled: torch.Tensor | None = None,
+        edges: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One scale's scores at the image's size (before the bias) and the edge gain.
 
         ``gain`` is None for the first scale, whose edges give the gain that
         ``logits`` then passes to the others (None without normalisation).
-        ``scaled`` is ``scaled_image(image, scale)`` where it was made beforehand.
+        ``scaled`` is ``scaled_image(image, scale)``, ``edges`` is ``sobel(scaled)``,
+        where made beforehand.
         """
         height, width = image.shape[-2:]
         learned_dtype = self.head.weight.dtype  # see set_learned_dtype
-        edges = self.sobel(self.scaled_image(image, scale) if scaled is None else scaled)
+        if edges is None:
+            edges = self.sobel(self.scaled_image(image, scale) if scaled is None else scaled)
         if self.config.normalize_gradients:
-            # One gain per image, from the first level, for all levels: a
-            # brighter or higher-contrast copy gives the same scores (as
-            # long as both lie above MIN_GRADIENT and nothing clips).
-            gain = gradient_gain(edges) if gain is None else gain
+            gain = self.gain_of(edges) if gain is None else gain
             edges = edges * gain
         features = self.learnable(edges.to(learned_dtype))
         score = self.head(features).to(image.dtype)
         if scale != 1.0:
             score = upsample_scores(score, height, width)
         return score, gain
+
+    def gain_of(self, edges: torch.Tensor) -> torch.Tensor | None:
+        """The edge gain ``scale_scores`` takes from the first scale's ``sobel`` edges.
+
+        One gain per image, from the first level, for all levels: a brighter or
+        higher-contrast copy gives the same scores (as long as both lie above
+        MIN_GRADIENT and nothing clips). None without normalisation.
+        """
+        return gradient_gain(edges) if self.config.normalize_gradients else None
 
     @staticmethod
     def scaled_image(image: torch.Tensor, scale: float) -> torch.Tensor:
