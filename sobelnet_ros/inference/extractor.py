@@ -250,10 +250,10 @@ class FeatureExtractor:
         (full, budget), *octaves = levels
         first, *rest = self.sobelnet.config.scales
         beside = () if octaves else tuple(rest[1:])  # scales the second chain scores
-        resized_beside = () if octaves else tuple(rest[:1])  # images it resizes for the first
+        resized_beside = () if octaves else tuple(rest[:1])  # edges it makes for the first
         corners_beside = not octaves and has_corner_test(self.config)
         # What one chain hands the other, each set by its own chain (see _failing_with).
-        gain_handed, images_handed, scores_handed, corners_handed = (Future() for _ in range(4))
+        gain_handed, edges_handed, scores_handed, corners_handed = (Future() for _ in range(4))
 
         def detection() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             sobelnet = self.sobelnet
@@ -263,8 +263,8 @@ class FeatureExtractor:
             scores = {first: sobelnet.scale_scores(full, first, gain, edges=edges)[0]}
             for scale in rest:
                 if scale not in beside:
-                    scaled = images_handed.result()[scale] if scale in resized_beside else None
-                    scores[scale] = sobelnet.scale_scores(full, scale, gain, scaled)[0]
+                    edges = edges_handed.result()[scale] if scale in resized_beside else None
+                    scores[scale] = sobelnet.scale_scores(full, scale, gain, edges=edges)[0]
             score_map = sobelnet.sum_scales(scores | scores_handed.result()).sigmoid_()
             kept = self.peaks(score_map)  # as detect() and select()
             corners = corners_handed.result() if corners_beside else None
@@ -272,7 +272,7 @@ class FeatureExtractor:
 
         def description() -> tuple[DescriptorMaps, list[BatchFeatures]]:
             images = self._scaled_images(full, resized_beside + beside)
-            images_handed.set_result(images)
+            edges_handed.set_result({s: self.sobelnet.sobel(images[s]) for s in resized_beside})
             gain = gain_handed.result() if beside else None
             scores_handed.set_result(
                 {s: self.sobelnet.scale_scores(full, s, gain, images[s])[0] for s in beside}
@@ -289,7 +289,7 @@ class FeatureExtractor:
 
         return chains.run(
             _failing_with(detection, gain_handed),
-            _failing_with(description, images_handed, scores_handed, corners_handed),
+            _failing_with(description, edges_handed, scores_handed, corners_handed),
             join,
         )
 
