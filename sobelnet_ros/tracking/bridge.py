@@ -66,6 +66,7 @@ def followed(
         return found
     # started where it should end: the image alone finds it, or it is off anyway
     back, back_converged = flow(current, previous, at[found], before[found], window_px, levels=0)
-    agree = back_converged & (np.linalg.norm(back - before[found], axis=1) <= BACKWARD_PX)
+    gap = back - before[found]
+    agree = back_converged & (np.hypot(gap[:, 0], gap[:, 1]) <= BACKWARD_PX)
     found[np.flatnonzero(found)] = agree
     return found

@@ -195,9 +195,9 @@ class DescriptorTracker:
         velocities = np.zeros((len(keypoints), 2))
         velocities[:continued] = (keypoints[:continued] - previous) / rate
         tracks = Tracks(
-            ids=ids.astype(np.int64),
+            ids=ids.astype(np.int64, copy=False),
             keypoints=keypoints,
-            ages=ages.astype(np.int64),
+            ages=ages.astype(np.int64, copy=False),
             scores=shown.scores,
             descriptors=shown.descriptors,
             velocities=velocities.astype(np.float32),

@@ -344,12 +344,13 @@ class FrameMatcher:
         # started where this frame's motion puts them, the image alone finds them
         levels = 0 if self.motion is not None else LEVELS
         at, converged = flow(*self.images, before, start, c.refine_window_px, levels)
-        keypoints[cols[checked:]], agree = refined(
-            keypoints[cols[checked:]], at[:guided], converged[:guided], c.refine_max_px
-        )
         keep = np.ones(len(rows), dtype=bool)
-        if c.refine_reject:
-            keep[checked:] = agree
+        if guided:
+            keypoints[cols[checked:]], agree = refined(
+                keypoints[cols[checked:]], at[:guided], converged[:guided], c.refine_max_px
+            )
+            if c.refine_reject:
+                keep[checked:] = agree
         # the epipolar check first: the backward flow then runs only where it passed
         on_line = np.zeros(len(free), dtype=bool)
         if self.fundamental is not None:  # else nothing to check the followed steps against
@@ -363,4 +364,6 @@ class FrameMatcher:
             converged[guided:] & on_line,
             c.refine_window_px,
         )
-        return rows[keep], cols[keep], free[found], at[guided:][found]
+        if guided:
+            rows, cols = rows[keep], cols[keep]
+        return rows, cols, free[found], at[guided:][found]

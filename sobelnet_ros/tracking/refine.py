@@ -34,8 +34,9 @@ def refined(
     Returns ``(positions (N, 2) float64, agree (N,) bool)``; a disagreeing
     point keeps its detected position.
     """
-    agree = converged & (np.linalg.norm(at - detected, axis=1) <= max_shift_px)
-    return np.where(agree[:, None], at, detected).astype(np.float64), agree
+    shift = at - detected
+    agree = converged & (np.hypot(shift[:, 0], shift[:, 1]) <= max_shift_px)
+    return np.where(agree[:, None], at, detected), agree
 
 
 def refine_steps(
@@ -51,5 +52,6 @@ def refine_steps(
     Lucas-Kanade at full resolution only, started at ``detected`` (already
     within a pixel or two of the answer); see ``refined``.
     """
+    detected = np.asarray(detected, np.float64).reshape(-1, 2)
     at, converged = flow(previous, current, before, detected, window_px, levels=0)
-    return refined(np.asarray(detected, np.float64).reshape(-1, 2), at, converged, max_shift_px)
+    return refined(detected, at, converged, max_shift_px)
