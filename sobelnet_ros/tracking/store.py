@@ -56,6 +56,8 @@ class TrackStore:
         """The last descriptors of ``rows`` as float32 numpy."""
         if len(rows) == 0:
             return np.zeros((0, self.last.shape[1]), np.float32)
+        if self.last.device.type == "cpu":  # numpy's gather: no tensor round trip
+            return np.take(self.last.numpy(), rows, axis=0).astype(np.float32, copy=False)
         index = torch.as_tensor(rows, device=self.last.device)
         return self.last.index_select(0, index).float().cpu().numpy()
 
