@@ -136,3 +136,39 @@ def test_one_thread_or_the_option_off_runs_one_chain(two_threads):
     torch.set_num_threads(1)
     extractor.extract(_photos()[0])
     assert extractor._chains is None
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+@pytest.mark.parametrize("failing", ["gain_of", "corners", "describe", "peaks"])
+def test_an_error_on_either_chain_ends_the_frame_and_the_next_frame_runs(
+    two_threads, levels, failing
+):
+    # Each failing step is one that the other chain waits on (or would wait
+    # on) at some level count: the error reaches the caller instead of a hang.
+    extractor = FeatureExtractor(pyramid_levels=levels, random_weights=True)
+    photo = _photos()[0]
+    expected = extractor.extract(photo)
+    owner = extractor.sobelnet if failing == "gain_of" else extractor
+    working = getattr(owner, failing)
+
+    def broken(*args, **kwargs):
+        raise ValueError(f"{failing} broke")
+
+    setattr(owner, failing, broken)
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(_outcome(extractor, photo)))
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the frame hung"
+    assert isinstance(outcome["error"], ValueError) and f"{failing} broke" in str(outcome["error"])
+    setattr(owner, failing, working)
+    _assert_same(extractor.extract(photo), expected)
+    extractor.close()
+
+
+def _outcome(extractor, photo):
+    torch.set_num_threads(2)
+    try:
+        return {"features": extractor.extract(photo)}
+    except Exception as error:  # the test looks at which one
+        return {"error": error}
