@@ -47,6 +47,13 @@ def add_extractor_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of --max-keypoints taken from the octaves (default: %(default)s)",
     )
     group.add_argument(
+        "--level-mix",
+        type=float,
+        default=defaults.level_mix,
+        help="weight of the neighbouring pyramid levels' descriptors added to a keypoint's "
+        "own; 0: its own level only (default: %(default)s)",
+    )
+    group.add_argument(
         "--min-gradient",
         type=float,
         default=defaults.min_gradient,
@@ -82,6 +89,7 @@ def extractor_from_args(args: argparse.Namespace) -> FeatureExtractor:
         border=args.border,
         pyramid_levels=args.pyramid_levels,
         coarse_share=args.coarse_share,
+        level_mix=args.level_mix,
         min_gradient=args.min_gradient,
         min_corner_ratio=args.min_corner_ratio,
         full_corner_ratio=args.full_corner_ratio,

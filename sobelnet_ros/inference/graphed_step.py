@@ -90,8 +90,10 @@ def _run_forked(
                 if block is not None:
                     block.record_stream(main)
     parts = [
-        BatchFeatures(keypoints, values, extractor.sample(level_dense, keypoints), count)
-        for (keypoints, values, count), level_dense in zip(selected, dense, strict=True)
+        BatchFeatures(
+            keypoints, values, extractor.level_descriptors(dense, index, keypoints), count
+        )
+        for index, (keypoints, values, count) in enumerate(selected)
     ]
     return merge_levels(parts)
 

@@ -23,6 +23,7 @@ class ExtractorConfig:
     subpixel: bool = True  # quadratic fit of the 3x3 window around each peak [ours]
     pyramid_levels: int = 2  # 1: the image only; 2+: also its octaves 1/2, 1/4... [ours]
     coarse_share: float = 0.25  # share of max_keypoints given to the octaves [ours]
+    level_mix: float = 0.0  # weight of the neighbouring levels' descriptors at a keypoint [ours]
     min_gradient: float = 1.0  # grey levels/px, RMS gradient a keypoint needs; 0: off [ours]
     min_corner_ratio: float = 0.045  # l2/l1 of the structure tensor it needs; 0: off [ours]
     full_corner_ratio: float = 0.2  # l2/l1 from which it keeps its whole score; 0: off [ours]
@@ -78,6 +79,8 @@ def check_options(config: ExtractorConfig) -> None:
         raise ValueError(f"full_corner_ratio must be in [0, 1], got {config.full_corner_ratio!r}")
     if not 0.0 <= float(config.coarse_share) <= 0.9:
         raise ValueError(f"coarse_share must be in [0, 0.9], got {config.coarse_share!r}")
+    if not 0.0 <= float(config.level_mix) <= 4.0:
+        raise ValueError(f"level_mix must be in [0, 4], got {config.level_mix!r}")
 
 
 @dataclass

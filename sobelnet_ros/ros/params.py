@@ -53,6 +53,8 @@ SPECS: dict[str, Spec] = {
                            " views 2x closer or farther", 1, 4, runtime=True),
     "coarse_share": Spec(0.25, "share of max_keypoints taken from the octaves", 0.0, 0.9,
                          runtime=True),
+    "level_mix": Spec(0.0, "weight of the neighbouring pyramid levels' descriptors added to a"
+                      " keypoint's own (0: its own level only)", 0.0, 4.0, runtime=True),
     "min_gradient": Spec(1.0, "RMS gradient a keypoint's window needs, 8-bit grey levels per px"
                          " (0: off); flat and noise-only frames give no keypoints", 0.0, 255.0,
                          runtime=True),

@@ -101,13 +101,13 @@ def _assert_same(a, b):
 
 @pytest.mark.parametrize("levels", [1, 2])
 @pytest.mark.parametrize("random_weights", [True, False], ids=["random", "shipped"])
+@pytest.mark.parametrize("level_mix", [0.0, 0.5])
 def test_chains_give_the_features_of_one_chain_on_their_thread_count(
-    two_threads, levels, random_weights
+    two_threads, levels, random_weights, level_mix
 ):
-    chained = FeatureExtractor(pyramid_levels=levels, random_weights=random_weights)
-    single = FeatureExtractor(
-        pyramid_levels=levels, random_weights=random_weights, cpu_chains=False
-    )
+    options = {"pyramid_levels": levels, "random_weights": random_weights, "level_mix": level_mix}
+    chained = FeatureExtractor(**options)
+    single = FeatureExtractor(**options, cpu_chains=False)
     photos = _photos() + _photos((333, 251))
     features = [chained.extract(photo) for photo in photos]
     assert chained._chains is not None and chained._chains.threads_each == 1
