@@ -213,8 +213,9 @@ def gated_matches(
         return empty, empty
     values, indices = largest_per_row(similarity, min(top_k, count))
     if rescored is not None:
-        rows = np.repeat(np.arange(tracks), indices.shape[1])
-        values = pair_similarity(*rescored, rows, indices.ravel()).reshape(indices.shape)
+        rows = np.repeat(np.arange(tracks), indices.shape[1])  # ascending: no check needed
+        values = pair_similarity(*rescored, rows, indices.ravel(), rows_sorted=True)
+        values = values.reshape(indices.shape)
     if predicted is not None:
         offsets = keypoints[indices] - predicted[:, None, :]
         outside = np.einsum("tkc,tkc->tk", offsets, offsets) > (radius**2)[:, None]
