@@ -217,16 +217,10 @@ def _synthetic_photos(args: argparse.Namespace) -> list[tuple[str, np.ndarray]] 
         if args.synthetic_holdout is not None:
             raise ValueError("--synthetic-holdout needs --synthetic-photos")
         return None
-    from ..training.images import list_images, split_holdout
+    from ..training.images import photos_of_folder
 
-    folder = Path(args.synthetic_photos)
-    paths = list_images(folder)[0]
-    names = [str(path.relative_to(folder)) for path in paths]
-    if args.synthetic_holdout is not None:
-        paths = [paths[i] for i in split_holdout(names, args.synthetic_holdout)[1]]
-        if not paths:
-            raise ValueError(f"--synthetic-holdout {args.synthetic_holdout} holds out no photo")
-    return [(path.stem, read_image(path)) for path in paths]
+    photos = photos_of_folder(args.synthetic_photos, args.synthetic_holdout)
+    return [(path.stem, read_image(path)) for _, path in photos]
 
 
 def _parse_size(text: str) -> tuple[int, int]:

@@ -21,6 +21,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "engine-bench": ("cli.engine_bench", "latency and throughput of the asynchronous engine"),
     "eval": ("cli.eval", "HPatches-protocol evaluation beside ORB, SIFT and AKAZE"),
     "track-eval": ("cli.track_eval", "feature tracks beside KLT (VINS-style) and ORB on frames"),
+    "render-sequence": (
+        "cli.render_sequence",
+        "render a hand-held or driving sequence with exact poses, for track-eval",
+    ),
     "train": ("cli.train", "train SobelNet (detector) or DesNet (descriptor) on homography pairs"),
 }
 

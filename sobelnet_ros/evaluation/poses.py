@@ -62,6 +62,31 @@ def quaternion_matrix(quaternions: np.ndarray) -> np.ndarray:
     )
 
 
+def matrix_quaternion(rotation: np.ndarray) -> np.ndarray:
+    """The unit quaternion ``qx qy qz qw`` (``qw >= 0``) of a 3x3 rotation matrix."""
+    R = np.asarray(rotation, np.float64)
+    # from the largest of the four squared components: no division by a small number
+    squares = 0.25 * np.array([
+        1 + R[0, 0] - R[1, 1] - R[2, 2],
+        1 - R[0, 0] + R[1, 1] - R[2, 2],
+        1 - R[0, 0] - R[1, 1] + R[2, 2],
+        1 + R[0, 0] + R[1, 1] + R[2, 2],
+    ])  # fmt: skip
+    largest = int(np.argmax(squares))
+    big = np.sqrt(max(squares[largest], 0.0))
+    # 4 q_i q_j from the matrix's off-diagonal sums and differences
+    products = {
+        (0, 1): R[0, 1] + R[1, 0], (0, 2): R[0, 2] + R[2, 0], (1, 2): R[1, 2] + R[2, 1],
+        (0, 3): R[2, 1] - R[1, 2], (1, 3): R[0, 2] - R[2, 0], (2, 3): R[1, 0] - R[0, 1],
+    }  # fmt: skip
+    q = np.empty(4)
+    for other in range(4):
+        key = (min(largest, other), max(largest, other))
+        q[other] = big if other == largest else products[key] / (4 * big)
+    q /= np.linalg.norm(q)
+    return -q if q[3] < 0 else q
+
+
 def poses_for_frames(
     stamps: np.ndarray | None, poses: np.ndarray, frame_stamps: list[float | None]
 ) -> list[np.ndarray | None]:

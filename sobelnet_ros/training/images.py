@@ -145,3 +145,22 @@ def split_holdout(names: list[str], fraction: float) -> tuple[list[int], list[in
     ]
     held_set = set(held)
     return [i for i in range(len(names)) if i not in held_set], held
+
+
+def photos_of_folder(folder: str | Path, holdout: float | None = None) -> list[tuple[str, Path]]:
+    """``(name, path)`` of the photos under ``folder`` (evaluation sets left out), named by
+    their paths in the folder as training names them; only the held-out split
+    (``split_holdout``) when ``holdout`` is given.
+
+    Raises:
+        ValueError: the split holds out no photo.
+    """
+    folder = Path(folder)
+    paths = list_images(folder)[0]
+    names = [str(path.relative_to(folder)) for path in paths]
+    if holdout is not None:
+        held = split_holdout(names, holdout)[1]
+        if not held:
+            raise ValueError(f"a holdout of {holdout} holds out no photo of {folder}")
+        return [(names[i], paths[i]) for i in held]
+    return list(zip(names, paths, strict=True))
