@@ -135,7 +135,10 @@ def pooled_fundamentals(
         p0, p1 = _common_points(logs, a, b)
         if len(p0) < 15:
             continue
-        F, mask = cv2.findFundamentalMat(p0, p1, cv2.USAC_MAGSAC, threshold_px, 0.9999)
+        try:
+            F, mask = cv2.findFundamentalMat(p0, p1, cv2.USAC_MAGSAC, threshold_px, 0.9999)
+        except cv2.error:  # USAC asserts on some point sets (OpenCV 4.13): no reference
+            continue
         if F is None or F.shape != (3, 3):
             continue
         inliers = mask.ravel().astype(bool)

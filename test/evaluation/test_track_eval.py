@@ -21,6 +21,7 @@ from sobelnet_ros.evaluation.track_metrics import (
     TrackLog,
     epipolar_errors,
     length_summary,
+    pooled_fundamentals,
     share_within,
     track_lengths,
     track_steps,
@@ -266,3 +267,14 @@ def test_reference_shares_judge_displaced_steps_against_the_others():
         assert figures[name]["joint_reference_epipolar_within_1px"] == pytest.approx(1.0)
     for key in ("reference_epipolar_within_1px", "joint_reference_epipolar_within_1px"):
         assert figures["moved"][key] < 0.8
+
+
+def test_reference_fit_survives_point_sets_that_usac_rejects():
+    """Steps of rendered frames on which OpenCV 4.13's MAGSAC++ fails an assertion: the
+    pair gets no reference rather than ending the evaluation."""
+    steps = np.loadtxt(Path(__file__).parent / "data" / "magsac_assertion.txt")
+    log = TrackLog()
+    log.add(np.arange(len(steps)), steps[:, :2])
+    log.add(np.arange(len(steps)), steps[:, 2:])
+    fitted = pooled_fundamentals([log], {(0, 1)})
+    assert set(fitted) <= {(0, 1)}
