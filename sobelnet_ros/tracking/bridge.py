@@ -2,11 +2,12 @@
 
 A detector does not fire on every point in every frame; a track whose point
 is missed would end although the point is still in view. Lucas-Kanade from
-the track's last position (started where the image motion predicts it), with
-a backward check, keeps it for at most ``bridge_frames`` frames in a row until
-a detection continues it again. The same forward call refines the steps the
-guided pass found (``refine.py`` explains why), so the image derivatives are
-computed once for both.
+the track's last position (started where the image motion and the track's
+drift predict it, over ``follow_levels`` pyramid levels for what the
+prediction misses), with a backward check, keeps it for at most
+``bridge_frames`` frames in a row until a detection continues it again. The
+same forward call refines the steps the guided pass found (``refine.py``
+explains why), so the image derivatives are computed once for both.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ import numpy as np
 
 # 10 steps to 0.03 px: the steps start within a pixel or two of the answer
 _CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03)
-# pyramid levels above the image (as VINS-Mono) where no motion predicts the step:
-# steps up to ~2 window sizes; a step started at its prediction needs none
-LEVELS = 1
 BACKWARD_PX = 0.5  # px, largest forward-backward disagreement (VINS-Mono's bound)
 
 
@@ -28,9 +26,10 @@ def flow(
     before: np.ndarray,
     start: np.ndarray,
     window_px: int,
-    levels: int = LEVELS,
+    levels: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pyramidal Lucas-Kanade from ``before`` in ``previous``, started at ``start`` in ``current``.
+    """Pyramidal Lucas-Kanade from ``before`` in ``previous``, started at ``start`` in
+    ``current``, over ``levels`` pyramid levels above the image.
 
     Returns ``(positions (N, 2) float64, converged (N,) bool)``.
     """

@@ -3,8 +3,10 @@
 Each frame is matched to the live and recently lost tracks
 (``frame_matcher.py``); matched tracks move on, tracks nothing continued wait
 in the memory for ``memory_frames`` frames, and detections left over start
-new tracks, spread out (``spread.py``). The image motion of each frame predicts
-where every track will be in the next.
+new tracks, spread out (``spread.py``). The image motion of each frame, plus
+each track's own drift (the part of its last step that motion did not
+explain: the parallax of a camera moving ahead), predicts where every track
+will be in the next.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from ..inference.types import Features
 from .camera import CameraModel
 from .frame_matcher import FrameMatcher
 from .refine import gray_uint8
+from .spatial import pairs_within
 from .spread import spread_new
 from .store import TrackStore
 from .types import TrackerConfig, Tracks
 from .verify import apply_motion
 
 GATE_BACKOFF_FRAMES = 8  # most frames matched without the gates after they failed
+NEIGHBOUR_PX = 40.0  # px, tracks whose drift a new track starts with
 
 
 class DescriptorTracker:
@@ -89,6 +93,7 @@ class DescriptorTracker:
         self._next_gate(matcher)
         seen_rows = np.concatenate([found.rows, found.bridged])
         previous = store.positions[seen_rows]
+        stepped = store.lost[seen_rows] == 0  # seen in the last frame too
         elapsed = time_now - store.stamps[seen_rows]
         revived = int((store.lost[found.rows] > 0).sum())
         bridged_last = store.last_of(found.bridged)
@@ -99,6 +104,8 @@ class DescriptorTracker:
         new = self._start_tracks(
             store, features, keypoints, descriptors, found.cols, occupied, time_now
         )
+        self._record_drift(store, seen_rows, previous, stepped)
+        _borrow_drift(store, np.arange(len(store) - len(new), len(store)), seen_rows[stepped])
         seen = np.zeros(len(store), dtype=bool)
         seen[seen_rows] = True
         seen[len(store) - len(new) :] = True
@@ -172,10 +179,27 @@ class DescriptorTracker:
         store.append(ids, keypoints[new], _rows_of(descriptors, new), time_now)
         return new
 
+    def _record_drift(
+        self, store: TrackStore, rows: np.ndarray, previous: np.ndarray, stepped: np.ndarray
+    ) -> None:
+        """Keep what of each step from the last frame (``stepped``) the image motion does
+        not explain.
+
+        One affine motion cannot describe the flow of a camera moving ahead: near
+        points stream outwards faster than far ones. That parallax changes
+        slowly, so each track carries its own into its predictions until it is
+        seen again. Tracks found again after a gap carry none.
+        """
+        moved = previous if self._motion is None else apply_motion(self._motion, previous)
+        store.drift[rows] = np.where(stepped[:, None], store.positions[rows] - moved, 0.0)
+
     def _predict(self, store: TrackStore, seen: np.ndarray) -> None:
-        """Where each track should be in the next frame: this frame's motion, once more."""
+        """Where each track should be in the next frame: this frame's motion once more, plus
+        the track's own drift."""
         base = np.where(seen[:, None], store.positions, store.predicted)
-        store.predicted = base if self._motion is None else apply_motion(self._motion, base)
+        if self._motion is not None:
+            base = apply_motion(self._motion, base)
+        store.predicted = base + store.drift
 
     def _tracks(
         self,
@@ -214,6 +238,24 @@ class DescriptorTracker:
             moved[:continued] = (normalised[:continued] - self.camera.normalise(previous)) / rate
             tracks.normalised, tracks.normalised_velocities = normalised, moved
         return tracks
+
+
+def _borrow_drift(store: TrackStore, new_rows: np.ndarray, source_rows: np.ndarray) -> None:
+    """Start new tracks with the mean drift of the tracks that stepped within
+    ``NEIGHBOUR_PX``: a new track has no step of its own yet, and points near
+    each other in the image are mostly at similar depth."""
+    if len(new_rows) == 0 or len(source_rows) == 0:
+        return
+    near_new, near_source = pairs_within(
+        store.positions[new_rows], store.positions[source_rows], NEIGHBOUR_PX
+    )
+    if len(near_new) == 0:
+        return
+    counts = np.bincount(near_new, minlength=len(new_rows))
+    drift = store.drift[source_rows[near_source]]
+    sums = [np.bincount(near_new, drift[:, axis], minlength=len(new_rows)) for axis in (0, 1)]
+    has = counts > 0
+    store.drift[new_rows[has]] = np.stack(sums, axis=1)[has] / counts[has, None]
 
 
 def _rows_of(values: torch.Tensor, rows: np.ndarray) -> torch.Tensor:

@@ -5,7 +5,8 @@ patches follow where nothing was detected.
    ``memory_frames`` frames, is compared by the nearer of its last and its
    first descriptor (the track's history, so a slowly drifting appearance still
    matches) with the detections inside its gate around where the last frame's
-   image motion predicts it (``gate_px``, wider while a track is lost), or with
+   image motion and the track's drift predict it (``gate_px``, wider while a
+   track is lost), or with
    every detection when there is no prior or the gates found too little. The
    best candidate of each track, if close and clearly better than the second
    (ratio test), matches; each detection goes to one track.
@@ -20,8 +21,9 @@ patches follow where nothing was detected.
    still unmatched are looked for within ``guided_px`` of where this frame's
    motion puts them and on their epipolar line, with a looser descriptor bound.
 5. *Second look.* One Lucas-Kanade call refines the guided steps and follows
-   the live tracks still unmatched, for at most ``bridge_frames`` frames in a
-   row (``bridge.py``).
+   the live tracks still unmatched from where this frame's motion and their
+   drift put them, for at most ``bridge_frames`` frames in a row
+   (``bridge.py``).
 
 A gate is searched through a grid of cells (``spatial.py``) and only its pairs
 are compared (``candidates.py``), so the first pass costs in proportion to
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .bridge import LEVELS, flow, followed
+from .bridge import flow, followed
 from .candidates import (
     gate_matches,
     gated_matches,
@@ -340,9 +342,8 @@ class FrameMatcher:
         expected = store.positions[free]
         if self.motion is not None:
             expected = apply_motion(self.motion, expected)
-        start = np.concatenate([keypoints[cols[checked:]], expected])
-        # started where this frame's motion puts them, the image alone finds them
-        levels = 0 if self.motion is not None else LEVELS
+        start = np.concatenate([keypoints[cols[checked:]], expected + store.drift[free]])
+        levels = c.follow_levels
         at, converged = flow(*self.images, before, start, c.refine_window_px, levels)
         keep = np.ones(len(rows), dtype=bool)
         if guided:

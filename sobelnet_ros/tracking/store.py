@@ -22,6 +22,7 @@ class TrackStore:
     ids: np.ndarray  # (T,) int64
     positions: np.ndarray  # (T, 2) float64, where last seen
     predicted: np.ndarray  # (T, 2) float64, expected position in the next frame
+    drift: np.ndarray  # (T, 2) float64, the part of the last step the image motion missed
     history: np.ndarray  # (T, L, 2) float64, NaN where unseen
     ages: np.ndarray  # (T,) int64, frames seen
     lost: np.ndarray  # (T,) int64, frames since last seen
@@ -36,6 +37,7 @@ class TrackStore:
             ids=np.zeros(0, np.int64),
             positions=np.zeros((0, 2)),
             predicted=np.zeros((0, 2)),
+            drift=np.zeros((0, 2)),
             history=np.zeros((0, length, 2)),
             ages=np.zeros(0, np.int64),
             lost=np.zeros(0, np.int64),
@@ -97,6 +99,7 @@ class TrackStore:
         self.ids = np.concatenate([self.ids, ids])
         self.positions = np.concatenate([self.positions, keypoints])
         self.predicted = np.concatenate([self.predicted, keypoints])
+        self.drift = np.concatenate([self.drift, np.zeros((count, 2))])
         fresh = np.full((count, *self.history.shape[1:]), np.nan)
         self.history = np.concatenate([self.history, fresh])
         self.ages = np.concatenate([self.ages, np.ones(count, np.int64)])
@@ -124,7 +127,8 @@ class TrackStore:
         """Keep the rows where ``keep`` is true."""
         if keep.all():
             return
-        names = ("ids", "positions", "predicted", "history", "ages", "lost", "bridged", "stamps")
+        names = ("ids", "positions", "predicted", "drift", "history", "ages", "lost", "bridged",
+                 "stamps")  # fmt: skip
         for name in names:
             setattr(self, name, getattr(self, name)[keep])
         index = torch.as_tensor(np.flatnonzero(keep), device=self.last.device)

@@ -27,7 +27,8 @@ class TrackerConfig:
     refine_window_px: int = 11  # px, Lucas-Kanade window refining steps (images given); 0: off
     refine_max_px: float = 1.5  # px, farthest a refinement may move a detection
     refine_reject: bool = True  # drop a match whose refinement fails or goes farther
-    bridge_frames: int = 3  # frames in a row a track may be followed without a detection
+    bridge_frames: int = 10  # frames in a row a track may be followed without a detection
+    follow_levels: int = 2  # pyramid levels above the image when following (2: ~60 px off)
     min_distance_px: float = 10.0  # px, spacing of new tracks from each other and old ones
     history: bool = True  # match against each track's first descriptor as well as its last
 
@@ -73,8 +74,10 @@ def check_config(config: TrackerConfig) -> None:
         raise ValueError(
             f"verify_method must be 'ransac' or 'magsac', got {config.verify_method!r}"
         )
-    if not isinstance(config.bridge_frames, int) or not 0 <= config.bridge_frames <= 10:
-        raise ValueError(f"bridge_frames must be an int in [0, 10], got {config.bridge_frames!r}")
+    if not isinstance(config.bridge_frames, int) or not 0 <= config.bridge_frames <= 30:
+        raise ValueError(f"bridge_frames must be an int in [0, 30], got {config.bridge_frames!r}")
+    if not isinstance(config.follow_levels, int) or not 0 <= config.follow_levels <= 4:
+        raise ValueError(f"follow_levels must be an int in [0, 4], got {config.follow_levels!r}")
     if not isinstance(config.min_verify, int) or config.min_verify < 8:
         raise ValueError(f"min_verify must be an int >= 8, got {config.min_verify!r}")
 

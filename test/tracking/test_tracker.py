@@ -210,6 +210,8 @@ def test_config_is_checked():
         TrackerConfig(ratio=1.5)
     with pytest.raises(ValueError, match="verify_method"):
         TrackerConfig(verify_method="lmeds")
+    with pytest.raises(ValueError, match="follow_levels"):
+        TrackerConfig(follow_levels=5)
 
 
 def test_projection_helper_agrees_with_the_scene(scene):
@@ -341,3 +343,49 @@ def test_too_few_points_to_verify_still_track_with_images():
     first = tracker.update(few.features(0)[0], image=image)
     second = tracker.update(few.features(1)[0], image=image)  # under min_verify: no F
     assert len(first) == 10 and second.tracked > 0
+
+
+def _street_points(rng, count: int, depth: tuple[float, float], rows: tuple[int, int]):
+    """Points ahead of a camera at the origin, seen between 60 and 580 px across and
+    between ``rows``."""
+    pixels = rng.uniform([60, rows[0]], [580, rows[1]], (count, 2))
+    z = rng.uniform(*depth, count)
+    return (
+        np.concatenate([(pixels - K[:2, 2]) / K[0, 0], np.ones((count, 1))], axis=1) * z[:, None]
+    )
+
+
+def test_tracks_of_a_camera_moving_ahead_keep_near_points():
+    """Driving ahead, near points stream outwards much faster than far ones: one image
+    motion fits the far ones, and the near ones need their own drift to stay in their
+    gates. Near points that appear later start with their neighbours' drift."""
+    rng = np.random.default_rng(2)
+    far = _street_points(rng, 150, (40.0, 80.0), (40, 240))  # the far end of the street
+    near = _street_points(rng, 60, (6.0, 9.0), (300, 440))  # the road and cars nearby
+    late = _street_points(rng, 60, (6.0, 9.0), (300, 440))  # shown from frame 2 on
+    points = np.concatenate([far, near, late])
+    descriptors = rng.normal(size=(len(points), 128))
+    descriptors /= np.linalg.norm(descriptors, axis=1, keepdims=True)
+    tracker, id_of = DescriptorTracker(), {}  # frame -> {point: track ID}
+    for frame in range(6):
+        pose = np.eye(4)
+        pose[2, 3] = 0.5 * frame  # 0.5 m a frame: near points move 20-60 px, far ones 1-4
+        pixels = project(points, pose).astype(np.float32)
+        shown = np.flatnonzero((pixels > 0).all(axis=1) & (pixels < [640, 480]).all(axis=1))
+        shown = shown[(shown < len(far) + len(near)) | (frame >= 2)]
+        features = Features(pixels[shown], np.ones(len(shown), np.float32),
+                            descriptors[shown].astype(np.float32), (640, 480))  # fmt: skip
+        tracks = tracker.update(features, stamp=0.1 * frame)
+        point_at = {tuple(p): i for i, p in zip(shown, pixels[shown].tolist(), strict=True)}
+        pairs = zip(tracks.ids.tolist(), tracks.keypoints.tolist(), strict=True)
+        id_of[frame] = {point_at[tuple(p)]: i for i, p in pairs}
+
+    def kept(group: range, start: int) -> float:
+        """Share of the group's points shown in frame 5 with the ID they had at ``start``."""
+        last = [i for i in group if i in id_of[5]]
+        assert len(last) >= 20
+        return float(np.mean([id_of[start].get(i) == id_of[5][i] for i in last]))
+
+    assert kept(range(len(far)), 0) > 0.95
+    assert kept(range(len(far), len(far) + len(near)), 0) > 0.9  # 0.4 without the drift
+    assert kept(range(len(far) + len(near), len(points)), 2) > 0.9  # 0.7 without borrowing
