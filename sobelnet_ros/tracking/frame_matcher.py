@@ -21,9 +21,9 @@ patches follow where nothing was detected.
    still unmatched are looked for within ``guided_px`` of where this frame's
    motion puts them and on their epipolar line, with a looser descriptor bound.
 5. *Second look.* One Lucas-Kanade call refines the guided steps and follows
-   the live tracks still unmatched from where this frame's motion and their
-   drift put them, for at most ``bridge_frames`` frames in a row
-   (``bridge.py``).
+   the live tracks still unmatched (seen in two frames or more) from where
+   this frame's motion and their drift put them, for at most
+   ``bridge_frames`` frames in a row (``bridge.py``).
 
 A gate is searched through a grid of cells (``spatial.py``) and only its pairs
 are compared (``candidates.py``), so the first pass costs in proportion to
@@ -335,7 +335,10 @@ class FrameMatcher:
             unmatched = store.lost == 0
             unmatched[rows] = False
             free = np.flatnonzero(unmatched)
-            free = free[store.bridged[free] < c.bridge_frames]
+            # a point seen once is followed only once detected again: like the memory,
+            # which forgets it when missed, this spends no time on detections that
+            # do not repeat
+            free = free[(store.bridged[free] < c.bridge_frames) & (store.ages[free] >= 2)]
         checked = len(rows) - guided
         moving = np.concatenate([rows[checked:], free])
         before = store.positions[moving]

@@ -290,11 +290,7 @@ def test_bridging_follows_points_the_detector_missed(photo_features):
     images, features = photo_features
     tracker = DescriptorTracker()
     history = [tracker.update(f, image=i) for f, i in zip(features[:3], images[:3], strict=True)]
-    missed = features[3]
-    keep = np.arange(len(missed)) % 2 == 0  # the detector misses every other point
-    thinned = Features(
-        missed.keypoints[keep], missed.scores[keep], missed.descriptors[keep], missed.image_size
-    )
+    thinned = _every_other(features[3])
     tracks = tracker.update(thinned, image=images[3])
     assert tracks.bridged > 20
     followed = tracks.scores == 0
@@ -314,6 +310,16 @@ def test_bridging_follows_points_the_detector_missed(photo_features):
     for f, i in zip(features[:3], images[:3], strict=True):
         unbridged.update(f, image=i)
     assert unbridged.update(thinned, image=images[3]).bridged == 0
+    young = DescriptorTracker()  # tracks seen once continue only where detected again
+    young.update(features[0], image=images[0])
+    assert young.update(_every_other(features[1]), image=images[1]).bridged == 0
+
+
+def _every_other(features: Features) -> Features:
+    """The features with every other point missed by the detector."""
+    keep = np.arange(len(features.keypoints)) % 2 == 0
+    return Features(features.keypoints[keep], features.scores[keep],
+                    features.descriptors[keep], features.image_size)  # fmt: skip
 
 
 @pytest.mark.cuda
