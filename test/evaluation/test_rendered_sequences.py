@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -140,3 +142,20 @@ def test_render_sequence_command(tmp_path, capsys):
     assert main(["render-sequence", "--holdout", "0.1", "--out", str(out)]) == 2
     assert "--holdout needs --photos" in capsys.readouterr().err
     assert main(["render-sequence", "--frames", "1", "--out", str(out)]) == 2
+
+
+def test_track_eval_measures_the_true_epipolar_share_on_a_render(tmp_path, capsys):
+    """The printed command, run as printed, judges every tracker against the true poses."""
+    out = tmp_path / "room"
+    assert main(["render-sequence", "--frames", "4", "--out", str(out), "--no-progress"]) == 0
+    command = capsys.readouterr().out.splitlines()[-1].split()
+    assert command[:2] == ["sobelnet", "track-eval"]
+    extra = ["--methods", "ours,klt", "--max-keypoints", "256", "--no-progress"]
+    assert main(command[1:] + extra) == 0
+    report = json.loads((out / "track_eval" / "tracks.json").read_text())
+    sequence = report["sequences"][0]
+    assert sequence["ground_truth"] and sequence["frames"] == 4
+    for name in ("ours", "klt"):
+        figures = sequence["methods"][name]
+        assert figures["true_epipolar_within_1px"] > 0.95, name
+        assert figures["lengths"]["mean"] >= 3.0, name
