@@ -88,11 +88,21 @@ def measure(args: argparse.Namespace) -> dict:
     size = len(message(args).data)
     node.destroy_node()
     rclpy.shutdown()
-    return {"kind": args.kind, "bytes": size, "publisher": args.publisher,
-            "subscriber": args.subscriber, "rate_hz": args.rate, "sent": args.count,
-            "received": len(got), "rmw": os.environ.get("RMW_IMPLEMENTATION", "default"),
-            **({"encoding": args.encoding} if args.kind == "image" else
-               {"keypoints": args.keypoints, "descriptor_format": args.descriptor_format})}
+    return {
+        "kind": args.kind,
+        "bytes": size,
+        "publisher": args.publisher,
+        "subscriber": args.subscriber,
+        "rate_hz": args.rate,
+        "sent": args.count,
+        "received": len(got),
+        "rmw": os.environ.get("RMW_IMPLEMENTATION", "default"),
+        **(
+            {"encoding": args.encoding}
+            if args.kind == "image"
+            else {"keypoints": args.keypoints, "descriptor_format": args.descriptor_format}
+        ),
+    }
 
 
 def main() -> int:
