@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"sobelnet {args.command}: error: {missing_piece(error)}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
         print(f"sobelnet {args.command}: error: {error}", file=sys.stderr)
         return 2
 

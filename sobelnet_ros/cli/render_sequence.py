@@ -14,7 +14,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..evaluation.rendered_sequences import KINDS, render_sequence, write_sequence
+from ..evaluation.rendered_sequences import (
+    KINDS,
+    free_frames_folder,
+    render_sequence,
+    write_sequence,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    free_frames_folder(args.out)  # before minutes of rendering, not after
     photos = _photos(args.photos, args.holdout)
     with tqdm(
         total=args.frames,

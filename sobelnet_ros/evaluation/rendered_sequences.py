@@ -112,9 +112,14 @@ def render_sequence(
 
 def write_sequence(sequence: RenderedSequence, folder: str | Path) -> dict[str, Path]:
     """``folder/frames/<stamp>.png``, ``folder/poses.txt`` (TUM) and
-    ``folder/intrinsics.txt`` (``fx,fy,cx,cy``); their paths."""
+    ``folder/intrinsics.txt`` (``fx,fy,cx,cy``); their paths.
+
+    Raises:
+        FileExistsError: ``folder/frames`` already holds images (frames of another
+            sequence would be read with these poses).
+    """
     folder = Path(folder)
-    frames = folder / "frames"
+    frames = free_frames_folder(folder)
     frames.mkdir(parents=True, exist_ok=True)
     lines = ["# timestamp tx ty tz qx qy qz qw (camera to world, OpenCV camera axes)"]
     for stamp, image, pose in zip(sequence.stamps, sequence.frames, sequence.poses, strict=True):
@@ -127,6 +132,14 @@ def write_sequence(sequence: RenderedSequence, folder: str | Path) -> dict[str, 
     intrinsics = folder / "intrinsics.txt"
     intrinsics.write_text(",".join(f"{v:.10g}" for v in sequence.setup.intrinsics) + "\n")
     return {"frames": frames, "poses": poses, "intrinsics": intrinsics}
+
+
+def free_frames_folder(folder: str | Path) -> Path:
+    """``folder/frames``; ``FileExistsError`` if it already holds frames."""
+    frames = Path(folder) / "frames"
+    if frames.is_dir() and any(frames.glob("*.png")):
+        raise FileExistsError(f"{frames} already holds frames; write to an empty folder")
+    return frames
 
 
 def _prepared(photo: np.ndarray) -> np.ndarray:

@@ -139,6 +139,8 @@ def test_render_sequence_command(tmp_path, capsys):
     stamps, poses = read_poses(out / "poses.txt")
     np.testing.assert_allclose(stamps, [0.0, 0.1])
     assert 0.7 < poses[1][2, 3] - poses[0][2, 3] < 1.1  # 8-10 m/s ahead at 10 Hz
+    assert main(["render-sequence", "--frames", "2", "--out", str(out)]) == 2  # not over frames
+    assert "already holds frames" in capsys.readouterr().err
     assert main(["render-sequence", "--holdout", "0.1", "--out", str(out)]) == 2
     assert "--holdout needs --photos" in capsys.readouterr().err
     assert main(["render-sequence", "--frames", "1", "--out", str(out)]) == 2
