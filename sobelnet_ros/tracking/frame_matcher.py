@@ -6,10 +6,10 @@ patches follow where nothing was detected.
    first descriptor (the track's history, so a slowly drifting appearance still
    matches) with the detections inside its gate around where the last frame's
    image motion and the track's drift predict it (``gate_px``, wider while a
-   track is lost), or with
-   every detection when there is no prior or the gates found too little. The
-   best candidate of each track, if close and clearly better than the second
-   (ratio test), matches; each detection goes to one track.
+   track is lost), or with every detection when there is no prior or the gates
+   found too little. The best candidate of each track, if close and clearly
+   better than the second (ratio test), matches; each detection goes to one
+   track.
 2. *Refinement.* Lucas-Kanade from a continued track's last position to its
    match measures the step to sub-pixel accuracy; a match its patch does not
    follow is dropped (``refine.py``).
