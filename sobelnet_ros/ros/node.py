@@ -22,6 +22,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 
 from ..inference.engine_types import FrameResult
+from ..tracking import TrackerConfig
 from . import qos
 from .cloud import features_to_cloud
 from .compressed import compressed_to_array
@@ -30,7 +31,7 @@ from .diagnostics import RecentCounts, build_status, problem_totals
 from .encodings import ImageRejected, image_to_array, load_cv_bridge
 from .frames import Frame, debug_image_msg, downscale, to_input_pixels
 from .input_subscription import InputSubscription
-from .params import EXTRACTOR_OPTIONS, check_value
+from .params import EXTRACTOR_OPTIONS, TRACKER_OPTIONS, check_value
 from .qos import OUTPUT_QOS
 from .startup import declare_parameters, start_engine
 from .stats import NodeStats, merged_totals
@@ -113,7 +114,10 @@ class DetectorNode(Node):
         if not params["tracking.enabled"]:
             return None
         topic = self._input.topic_name
-        return NodeTracking(self, topic, lambda: self._options["max_keypoints"], self._output)
+        config = TrackerConfig(**{name: params[f"tracking.{name}"] for name in TRACKER_OPTIONS})
+        return NodeTracking(
+            self, topic, lambda: self._options["max_keypoints"], self._output, config
+        )
 
     def _describe(self, params: dict[str, Any]) -> dict[str, str]:
         sources = self.extractor.describe_sources()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..inference.extractor import RUNTIME_OPTIONS
 from ..inference.quantize import DESCRIPTOR_FORMATS
 from ..inference.types import HALF_DTYPES, MAX_KEYPOINTS_LIMIT
+from ..tracking.types import TrackerConfig
 
 if TYPE_CHECKING:
     from rcl_interfaces.msg import ParameterDescriptor
@@ -32,6 +33,10 @@ class Spec:
 
 # The node's extractor parameters are exactly the options the extractor takes at run time.
 EXTRACTOR_OPTIONS = RUNTIME_OPTIONS
+# ``tracking.<name>``: the tracker's options a node may set, read at start
+TRACKER_OPTIONS = ("memory_frames", "gate_px", "epipolar_px", "bridge_frames", "follow_levels",
+                   "min_distance_px")  # fmt: skip
+_TRACKER = TrackerConfig()  # the library's defaults are the node's
 
 SPECS: dict[str, Spec] = {
     "device": Spec("auto", "cpu, cuda, cuda:N or auto (CUDA when usable, else CPU)"),
@@ -87,6 +92,19 @@ SPECS: dict[str, Spec] = {
                                runtime=True),
     "tracking.enabled": Spec(False, "track features across frames: publish 'tracks' and, with"
                              " camera_info, VINS-Mono's 'feature'"),
+    "tracking.memory_frames": Spec(_TRACKER.memory_frames, "frames a lost track waits to be"
+                                   " found again", 0, 30),
+    "tracking.gate_px": Spec(_TRACKER.gate_px, "search radius around where a track is"
+                             " predicted, px", 1.0, 256.0),
+    "tracking.epipolar_px": Spec(_TRACKER.epipolar_px, "largest distance of a step from its"
+                                 " epipolar line, px", 0.1, 10.0),
+    "tracking.bridge_frames": Spec(_TRACKER.bridge_frames, "frames in a row a track may be"
+                                   " followed by its patch without a detection (0: never)",
+                                   0, 30),
+    "tracking.follow_levels": Spec(_TRACKER.follow_levels, "pyramid levels above the image when"
+                                   " following a track by its patch", 0, 4),
+    "tracking.min_distance_px": Spec(_TRACKER.min_distance_px, "spacing of new tracks from each"
+                                     " other and from the tracks, px", 0.0, 200.0),
     "diagnostics_period_s": Spec(1.0, "period of the status on /diagnostics, s", 0.1, 60.0),
 }  # fmt: skip
 

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 from sensor_msgs.msg import CameraInfo, PointCloud, PointCloud2
 
-from ..tracking import CameraModel, CameraModelError, DescriptorTracker, Tracks
+from ..tracking import CameraModel, CameraModelError, DescriptorTracker, TrackerConfig, Tracks
 from ..visualize import draw_tracks
 from .frames import canvas_msg, display_rgb, to_input_pixels
+from .params import TRACKER_OPTIONS
 from .track_cloud import tracks_to_cloud, tracks_to_feature
 
 TRAIL_LENGTH = 10  # positions drawn per track in the debug image
@@ -48,6 +49,7 @@ class NodeTracking:
         image_topic: the resolved input topic; camera_info is its sibling.
         max_tracks: tracks per frame, asked each frame (the node's ``max_keypoints``).
         publisher: ``(message type, topic) -> publisher``, the node's output QoS.
+        config: the tracker's options (the library's defaults when None).
     """
 
     def __init__(
@@ -56,10 +58,11 @@ class NodeTracking:
         image_topic: str,
         max_tracks: Callable[[], int],
         publisher: Callable[[Any, str], Any],
+        config: TrackerConfig | None = None,
     ) -> None:
         self._node = node
         self._max_tracks = max_tracks
-        self._tracker = DescriptorTracker(max_tracks=max_tracks())
+        self._tracker = DescriptorTracker(config, max_tracks=max_tracks())
         self._lock = threading.Lock()
         self._camera: CameraModel | None = None
         self._camera_key: tuple | None = None
@@ -206,4 +209,6 @@ class NodeTracking:
                   for k, v in self.last.items()}  # fmt: skip
         values.update({k: str(v) for k, v in self.counts.items()})
         values["camera_info_topic"] = self.info_topic
+        config = self._tracker.config
+        values["tracker"] = " ".join(f"{name}={getattr(config, name)}" for name in TRACKER_OPTIONS)
         return values

@@ -42,6 +42,7 @@ def test_descriptors_carry_ranges_and_read_only():
         ("score_ratio", 1.5, "score_ratio=1.5: must be a float in [0.0, 0.999]"),
         ("drop_policy", "newest", "drop_policy='newest': must be one of drop_oldest, block"),
         ("debug_image.enabled", 1, "debug_image.enabled=1: must be true or false"),
+        ("tracking.follow_levels", 5, "tracking.follow_levels=5: must be an int in [0, 4]"),
     ],
 )
 def test_bad_values_are_explained(name, value, problem):

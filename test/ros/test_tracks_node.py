@@ -85,6 +85,7 @@ def peer(tmp_path_factory):
             "-p", "device:=cpu", "-p", "max_keypoints:=300", "-p", "tracking.enabled:=true",
             "-p", "qos_reliability:=reliable", "-p", "qos_depth:=20",
             "-p", "drop_policy:=block", "-p", "diagnostics_period_s:=0.3",
+            "-p", "tracking.bridge_frames:=4",
         ],
     )  # fmt: skip
     peer = TrackPeer(domain)
@@ -109,6 +110,7 @@ def test_tracks_keep_their_ids_and_camera_info_turns_on_feature(peer):
     status = peer.status()
     assert int(status["feature_without_camera_info"]) >= 4
     assert float(status["tracks.mean_age"]) > 1.0 and "tracks.tracked" in status
+    assert "bridge_frames=4 " in status["tracker"] and "gate_px=16.0" in status["tracker"]
 
     peer.send_info([0.0] * 9, [])  # malformed: no focal length
     peer.frame()
