@@ -9,7 +9,8 @@ of every tracker can be measured where no real ground truth is at hand.
 
 - ``handheld``: 640x480, the TUM RGB-D camera's intrinsics, a 5 x 2.5 x 6 m
   room (walls, floor and ceiling) with boxes on the floor; the camera sways,
-  turns and drifts like a hand-held one (up to about 0.5 m/s and 25 deg/s).
+  turns and drifts like a hand-held one (sways of up to 0.3 m and 15 deg at
+  0.05-0.25 Hz).
 - ``driving``: 1241x376, the KITTI camera's intrinsics, 1.65 m above a road
   between rows of building fronts of varied depth and height with gaps, and
   parked cars; the camera drives ahead at 8-10 m/s along a gentle curve, with
