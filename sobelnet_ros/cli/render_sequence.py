@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="frames per second")
     parser.add_argument("--seed", type=int, default=0, help="scene, motion and noise")
     parser.add_argument(
+        "--exposure-ms",
+        type=float,
+        default=0.0,
+        help="motion blur: each frame integrates this long around its pose (0: none)",
+    )
+    parser.add_argument(
         "--photos",
         metavar="FOLDER",
         help="photos for the textures (default: the bundled scikit-image photos)",
@@ -52,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
         disable=args.no_progress or not sys.stderr.isatty(),
     ) as bar:
         sequence = render_sequence(
-            args.kind, args.frames, args.rate, args.seed, photos, progress=bar.update
+            args.kind,
+            args.frames,
+            args.rate,
+            args.seed,
+            photos,
+            progress=bar.update,
+            exposure_s=args.exposure_ms / 1e3,
         )
     paths = write_sequence(sequence, args.out)
     intrinsics = paths["intrinsics"].read_text().strip()

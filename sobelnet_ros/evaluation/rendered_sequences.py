@@ -17,7 +17,8 @@ of every tracker can be measured where no real ground truth is at hand.
   a little pitch and roll; the sky is flat.
 
 Frames get a per-frame gain (within 3%) and Gaussian noise of 1.5 grey
-levels. Everything comes from ``numpy.random.default_rng([seed, kind])``.
+levels, and with ``exposure_s`` motion blur (renders along the motion during
+the exposure, averaged). Everything comes from ``numpy.random.default_rng([seed, kind])``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DEFAULT_PHOTOS = ("brick", "gravel", "grass", "coffee", "chelsea", "astronaut", 
                   "camera", "coins", "page")  # fmt: skip
 NOISE_GREY = 1.5  # sensor noise, grey levels
 GAIN_JITTER = 0.03  # largest change of the exposure from frame to frame
+BLUR_SAMPLES = 8  # renders averaged over a frame's exposure time
 
 
 @dataclass(frozen=True)
@@ -77,17 +79,22 @@ def render_sequence(
     seed: int = 0,
     photos: list[np.ndarray] | None = None,
     progress=None,
+    exposure_s: float = 0.0,
 ) -> RenderedSequence:
     """``frames`` frames of a ``kind`` sequence at ``rate_hz`` (see the module docstring).
 
     Args:
         photos: RGB or gray uint8 photos for the textures (default: bundled photos).
         progress: called with no argument after each frame (e.g. a tqdm bar's update).
+        exposure_s: motion blur: each frame averages ``BLUR_SAMPLES`` renders over this
+            time centred on its pose (0: none; less than the frame interval).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown sequence kind {kind!r}; choose from {KINDS}")
     if frames < 2 or not rate_hz > 0:
         raise ValueError(f"need frames >= 2 and rate_hz > 0, got {frames} and {rate_hz}")
+    if not 0.0 <= exposure_s < 1.0 / rate_hz:
+        raise ValueError(f"exposure must be in [0, {1.0 / rate_hz:g}) s, got {exposure_s}")
     rng = np.random.default_rng([seed, KINDS.index(kind)])
     if photos is None:
         from ..data import load_sample
@@ -101,14 +108,39 @@ def render_sequence(
         scene, poses = _street(textures, rng), _driving_poses(np.array(stamps), rng)
     setup = SETUPS[kind]
     images = []
-    for pose in poses:
-        image, _ = render(scene, pose, setup.K, setup.size)
+    for index in range(frames):
+        image = _exposed(scene, poses, index, setup, exposure_s * rate_hz)
         gain = 1.0 + rng.uniform(-GAIN_JITTER, GAIN_JITTER)
         noisy = image * gain + rng.normal(0.0, NOISE_GREY, image.shape)
         images.append(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
         if progress is not None:
             progress()
     return RenderedSequence(f"rendered_{kind}_{seed}", images, stamps, poses, setup, scene)
+
+
+def _exposed(
+    scene: PanelScene, poses: np.ndarray, index: int, setup: CameraSetup, span: float
+) -> np.ndarray:
+    """Frame ``index`` averaged over ``span`` frame intervals centred on its pose."""
+    if span <= 0.0:
+        return render(scene, poses[index], setup.K, setup.size)[0]
+    offsets = ((np.arange(BLUR_SAMPLES) + 0.5) / BLUR_SAMPLES - 0.5) * span
+    renders = [render(scene, _pose_at(poses, index + offset), setup.K, setup.size)[0]
+               for offset in offsets]  # fmt: skip
+    return np.mean(renders, axis=0)
+
+
+def _pose_at(poses: np.ndarray, position: float) -> np.ndarray:
+    """The pose at a fractional frame index: position and rotation interpolated
+    between the two frames around it (beyond the ends, from the nearest pair)."""
+    first = int(np.clip(np.floor(position), 0, len(poses) - 2))
+    share = position - first
+    start, end = poses[first], poses[first + 1]
+    turn = cv2.Rodrigues(start[:3, :3].T @ end[:3, :3])[0].ravel()
+    pose = np.eye(4)
+    pose[:3, :3] = start[:3, :3] @ cv2.Rodrigues(share * turn)[0]
+    pose[:3, 3] = start[:3, 3] + share * (end[:3, 3] - start[:3, 3])
+    return pose
 
 
 def write_sequence(sequence: RenderedSequence, folder: str | Path) -> dict[str, Path]:

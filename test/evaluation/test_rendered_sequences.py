@@ -87,6 +87,20 @@ def test_rendering_is_seeded(handheld):
     assert handheld.frames[0].std() > 20  # textured, not blank
 
 
+def test_exposure_blurs_along_the_motion_and_keeps_the_poses(handheld):
+    blurred = render_sequence("handheld", frames=2, seed=4, exposure_s=0.05)
+    np.testing.assert_array_equal(blurred.poses, handheld.poses[:2])
+
+    def detail(image: np.ndarray) -> float:
+        return float(np.abs(cv2.Laplacian(image.astype(np.float32), cv2.CV_32F)).mean())
+
+    sharp, smooth = handheld.frames[1], blurred.frames[1]
+    assert detail(smooth) < 0.95 * detail(sharp)
+    assert np.abs(smooth.astype(int) - sharp).mean() < 10  # the same view, blurred
+    with pytest.raises(ValueError, match="exposure"):
+        render_sequence("handheld", frames=2, exposure_s=0.1)  # a whole frame interval
+
+
 @pytest.mark.parametrize("shift_m", [0.0, 0.1])
 def test_poses_on_disk_carry_pixels_from_frame_to_frame(handheld, tmp_path, shift_m):
     """Points of frame 0 (its depth map), moved into frame 2 by the poses read back from
