@@ -116,28 +116,52 @@ def cast(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Depth (camera z, m; inf where nothing is hit) and panel index (-1: none) of the
     rays through ``pixels`` ``(N, 2)`` of a camera ``K`` at ``T_world_cam``."""
-    depth, panel, _ = _cast(scene, T_world_cam, K, np.asarray(pixels, np.float64), K[0, 0])
-    return depth, panel
+    hits = _cast(scene, T_world_cam, K, np.asarray(pixels, np.float64))
+    return hits.depth, hits.panel
 
 
 def render(
     scene: PanelScene, T_world_cam: np.ndarray, K: np.ndarray, size: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The frame (float32 grey levels) and depth map (m, inf for the sky) of a camera
-    ``K`` of ``size`` = (width, height) at ``T_world_cam``."""
+) -> np.ndarray:
+    """The frame (float32 grey levels) of a camera ``K`` of ``size`` = (width, height)
+    at ``T_world_cam``."""
     width, height = size
     factor = SUPERSAMPLE
     K_fine = np.diag([factor, factor, 1.0]) @ K
     K_fine[:2, 2] = (K[:2, 2] + 0.5) * factor - 0.5  # pixel centres stay where they were
-    u, v = np.meshgrid(np.arange(width * factor), np.arange(height * factor))
-    pixels = np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float64)
-    _, _, value = _cast(scene, T_world_cam, K_fine, pixels, K_fine[0, 0], width * factor)
-    fine = value.reshape(height * factor, width * factor)
-    image = cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+    hits = _cast(
+        scene, T_world_cam, K_fine, _grid(width * factor, height * factor), width * factor
+    )
+    fine = _shade(scene, hits, K_fine[0, 0]).reshape(height * factor, width * factor)
+    return cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+
+
+def depth_map(
+    scene: PanelScene, T_world_cam: np.ndarray, K: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
+    """Depth (m, inf for the sky) at each pixel centre of the frame ``render`` gives."""
+    width, height = size
+    hits = _cast(scene, T_world_cam, K, _grid(width, height), width)
+    return hits.depth.reshape(height, width).astype(np.float32)
+
+
+def _grid(width: int, height: int) -> np.ndarray:
+    """Every pixel of a ``width`` x ``height`` image, row by row, as ``(N, 2)`` x, y."""
     u, v = np.meshgrid(np.arange(width), np.arange(height))
-    centres = np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float64)
-    depth, _, _ = _cast(scene, T_world_cam, K, centres, K[0, 0], width)
-    return image, depth.reshape(height, width).astype(np.float32)
+    return np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float64)
+
+
+@dataclass
+class _Hits:
+    """Per ray: depth, panel index (-1: none), the hit in panel metres (a along
+    ``right``, b along ``down``), the ray and |cos| of its incidence angle."""
+
+    depth: np.ndarray
+    panel: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    rays: np.ndarray
+    facing: np.ndarray
 
 
 def _cast(
@@ -145,38 +169,48 @@ def _cast(
     T_world_cam: np.ndarray,
     K: np.ndarray,
     pixels: np.ndarray,
-    focal: float,
     grid_width: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Depth, panel index and grey level of each pixel's ray. ``grid_width``: the
-    pixels are every pixel of an image that wide, row by row (each panel's rays are
-    then found from its outline in the image instead of tried one by one)."""
+) -> _Hits:
+    """The nearest panel hit by each pixel's ray. ``grid_width``: the pixels are every
+    pixel of an image that wide, row by row (each panel's rays are then found from
+    its outline in the image instead of tried one by one)."""
     rotation, centre = T_world_cam[:3, :3], T_world_cam[:3, 3]
     rays_camera = np.concatenate(
         [(pixels - K[:2, 2]) / np.diag(K)[:2], np.ones((len(pixels), 1))], axis=1
     )  # z = 1: a ray's parameter at a hit is the hit's depth
-    rays = rays_camera @ rotation.T
-    depth = np.full(len(pixels), np.inf)
-    panel_of = np.full(len(pixels), -1, np.int64)
-    value = np.full(len(pixels), scene.background, np.float32)
+    count = len(pixels)
+    hits = _Hits(np.full(count, np.inf), np.full(count, -1, np.int64), np.zeros(count),
+                 np.zeros(count), rays_camera @ rotation.T, np.zeros(count))  # fmt: skip
     for index, panel in enumerate(scene.panels):
         outline = _outline(panel, T_world_cam, K)
         if outline is None:
             continue
-        rays_tried = _rays_within(outline, pixels, grid_width)
-        hit = _hits(panel, centre, rays, rays_tried, depth)
-        if hit is None:
+        found = _hits(panel, centre, hits.rays, _rays_within(outline, pixels, grid_width),
+                      hits.depth)  # fmt: skip
+        if found is None:
             continue
-        rows, t, a, b, facing = hit
-        depth[rows], panel_of[rows] = t, index
+        rows, t, a, b, facing = found
+        hits.depth[rows], hits.panel[rows] = t, index
+        hits.a[rows], hits.b[rows], hits.facing[rows] = a, b, facing
+    return hits
+
+
+def _shade(scene: PanelScene, hits: _Hits, focal: float) -> np.ndarray:
+    """Grey level of each ray: its panel's texture (sampled once, for the panel it
+    shows), or the background."""
+    value = np.full(len(hits.depth), scene.background, np.float32)
+    for index in np.unique(hits.panel[hits.panel >= 0]).tolist():
+        panel = scene.panels[index]
+        rows = np.flatnonzero(hits.panel == index)
         # texels per pixel: the ray's footprint, stretched by the slant (geometric mean of axes)
-        length = np.linalg.norm(rays[rows], axis=1)
-        footprint = t * length / focal / np.sqrt(np.maximum(facing, 0.05))
+        length = np.linalg.norm(hits.rays[rows], axis=1)
+        footprint = hits.depth[rows] * length / focal
+        footprint /= np.sqrt(np.maximum(hits.facing[rows], 0.05))
         texels = panel.texels_per_m
         value[rows] = panel.gain * scene.textures.sample(
-            panel.texture, a * texels, b * texels, footprint * texels
+            panel.texture, hits.a[rows] * texels, hits.b[rows] * texels, footprint * texels
         )
-    return depth, panel_of, value
+    return value
 
 
 def _outline(panel: Panel, T_world_cam: np.ndarray, K: np.ndarray) -> np.ndarray | None:

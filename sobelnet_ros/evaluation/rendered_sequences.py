@@ -62,7 +62,7 @@ SETUPS = {
 @dataclass
 class RenderedSequence:
     """Frames (gray uint8), their stamps (s), poses ``T_world_cam``, the camera and the
-    scene (``panel_render.render`` gives any frame's depth map from it)."""
+    scene (``panel_render.depth_map`` gives any frame's depth map from it)."""
 
     name: str
     frames: list[np.ndarray]
@@ -123,9 +123,9 @@ def _exposed(
 ) -> np.ndarray:
     """Frame ``index`` averaged over ``span`` frame intervals centred on its pose."""
     if span <= 0.0:
-        return render(scene, poses[index], setup.K, setup.size)[0]
+        return render(scene, poses[index], setup.K, setup.size)
     offsets = ((np.arange(BLUR_SAMPLES) + 0.5) / BLUR_SAMPLES - 0.5) * span
-    renders = [render(scene, _pose_at(poses, index + offset), setup.K, setup.size)[0]
+    renders = [render(scene, _pose_at(poses, index + offset), setup.K, setup.size)
                for offset in offsets]  # fmt: skip
     return np.mean(renders, axis=0)
 

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from sobelnet_ros.cli.main import main
-from sobelnet_ros.evaluation.panel_render import Panel, PanelScene, Textures, cast, render
+from sobelnet_ros.evaluation.panel_render import (
+    Panel,
+    PanelScene,
+    Textures,
+    cast,
+    depth_map,
+    render,
+)
 from sobelnet_ros.evaluation.poses import (
     matrix_quaternion,
     poses_for_frames,
@@ -41,10 +48,13 @@ def test_rays_hit_the_nearest_panel_at_its_depth():
     assert depth[1] == pytest.approx(4.0) and panel[1] == 0
     # 150 px out is 3 m at 4 m, past the wall's edge at 1 m, and so is the corner pixel
     assert np.isinf(depth[2:]).all() and (panel[2:] == -1).all()
-    image, depth_map = render(scene, np.eye(4), K, (160, 120))
-    assert image.shape == depth_map.shape == (120, 160)
-    assert np.isinf(depth_map[59, 155]) and image[59, 155] == pytest.approx(77.0)
-    assert depth_map[59, 79] == pytest.approx(2.0)
+    image, depths = (
+        render(scene, np.eye(4), K, (160, 120)),
+        depth_map(scene, np.eye(4), K, (160, 120)),
+    )
+    assert image.shape == depths.shape == (120, 160)
+    assert np.isinf(depths[59, 155]) and image[59, 155] == pytest.approx(77.0)
+    assert depths[59, 79] == pytest.approx(2.0)
     # a camera turned away sees nothing: no panel is in front of it
     behind = np.eye(4)
     behind[:3, :3] = cv2.Rodrigues(np.array([0.0, np.pi, 0.0]))[0]
@@ -137,7 +147,7 @@ def test_poses_on_disk_carry_pixels_from_frame_to_frame(handheld, tmp_path, shif
 
 
 def _depth_of(sequence, frame: int) -> np.ndarray:
-    return render(sequence.scene, sequence.poses[frame], sequence.setup.K, sequence.setup.size)[1]
+    return depth_map(sequence.scene, sequence.poses[frame], sequence.setup.K, sequence.setup.size)
 
 
 def test_render_sequence_command(tmp_path, capsys):
