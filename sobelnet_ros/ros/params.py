@@ -34,8 +34,8 @@ class Spec:
 # The node's extractor parameters are exactly the options the extractor takes at run time.
 EXTRACTOR_OPTIONS = RUNTIME_OPTIONS
 # ``tracking.<name>``: the tracker's options a node may set, read at start
-TRACKER_OPTIONS = ("memory_frames", "gate_px", "epipolar_px", "bridge_frames", "follow_levels",
-                   "min_distance_px")  # fmt: skip
+TRACKER_OPTIONS = ("memory_frames", "gate_px", "epipolar_px", "consistency_px", "bridge_frames",
+                   "follow_levels", "min_distance_px")  # fmt: skip
 _TRACKER = TrackerConfig()  # the library's defaults are the node's
 
 SPECS: dict[str, Spec] = {
@@ -98,6 +98,9 @@ SPECS: dict[str, Spec] = {
                              " predicted, px", 1.0, 256.0),
     "tracking.epipolar_px": Spec(_TRACKER.epipolar_px, "largest distance of a step from its"
                                  " epipolar line, px", 0.1, 10.0),
+    "tracking.consistency_px": Spec(_TRACKER.consistency_px, "farthest a step may stray from"
+                                    " the steps around it, beyond the motion, px (0: off)",
+                                    0.0, 100.0),
     "tracking.bridge_frames": Spec(_TRACKER.bridge_frames, "frames in a row a track may be"
                                    " followed by its patch without a detection (0: never)",
                                    0, 30),

@@ -16,7 +16,11 @@ patches follow where nothing was detected.
 3. *Epipolar check.* A fundamental matrix (RANSAC, refitted) of the steps from
    the last frame drops steps farther than ``epipolar_px`` from their epipolar
    line; tracks found again after a gap are checked against one fitted to the
-   verified tracks that span the same gap.
+   verified tracks that span the same gap. A step that strays from the steps
+   around it, beyond the frame's image motion, by more than
+   ``consistency_px`` (plus allowances for their spread and the parallax) is
+   dropped too (``consistency.py``): a turning camera's epipolar geometry
+   hardly constrains a wrong match.
 4. *Guided pass* (only with ``guided_px`` > 0; off by default). Live tracks
    still unmatched are looked for within ``guided_px`` of where this frame's
    motion puts them and on their epipolar line, with a looser descriptor bound.
@@ -45,6 +49,7 @@ from .candidates import (
     pair_similarity,
     similarities,
 )
+from .consistency import inconsistent_steps
 from .refine import refine_steps, refined
 from .spatial import pairs_within
 from .store import TrackStore
@@ -229,6 +234,9 @@ class FrameMatcher:
             self.fundamental, inliers = fundamental_inliers(
                 before, after, c.epipolar_px, c.verify_method, trusted_share=trusted
             )
+        self.motion = image_motion(before[inliers], after[inliers])
+        inliers[inliers] = ~self._inconsistent(store, rows[steps[inliers]], before[inliers],
+                                               after[inliers])  # fmt: skip
         keep = np.zeros(len(rows), dtype=bool)
         keep[steps[inliers]] = True
         gaps = np.unique(lost[lost > 0])
@@ -244,8 +252,19 @@ class FrameMatcher:
                     chain_history[:, lag - 1],
                     chain_after,
                 )
-        self.motion = image_motion(before[inliers], after[inliers])
         return rows[keep], cols[keep]
+
+    def _inconsistent(
+        self, store: TrackStore, rows: np.ndarray, before: np.ndarray, after: np.ndarray
+    ) -> np.ndarray:
+        """Which verified steps disagree with their neighbours' (``consistency.py``)."""
+        bound = self.config.consistency_px
+        if bound <= 0 or self.motion is None:
+            return np.zeros(len(rows), dtype=bool)
+        residuals = after - apply_motion(self.motion, before)
+        stepped_before = (store.ages[rows] >= 2)[:, None]  # else its drift is a neighbour's
+        drifts = np.where(stepped_before, store.drift[rows], np.nan)
+        return inconsistent_steps(after, residuals, drifts, bound)
 
     def _gap_consistent(
         self,

@@ -22,6 +22,7 @@ class TrackerConfig:
     guided_px: float = 0.0  # px, radius of a guided pass for missed live tracks; 0: none
     guided_max_distance: float = 1.2  # descriptor distance allowed in the guided pass
     epipolar_px: float = 0.8  # px, largest distance of a step from its epipolar line
+    consistency_px: float = 3.0  # px, farthest a step's residual from its neighbours'; 0: off
     verify_method: str = "ransac"  # "ransac" or "magsac" (OpenCV USAC MAGSAC++, slower)
     min_verify: int = 15  # matches needed to estimate a fundamental matrix
     refine_window_px: int = 11  # px, Lucas-Kanade window refining steps (images given); 0: off
@@ -61,7 +62,7 @@ def check_config(config: TrackerConfig) -> None:
     for name in ("gate_px", "epipolar_px", "refine_max_px"):
         if not getattr(config, name) > 0.0:
             raise ValueError(f"{name} must be positive, got {getattr(config, name)!r}")
-    for name in ("gate_growth_px", "guided_px", "min_distance_px"):
+    for name in ("gate_growth_px", "guided_px", "min_distance_px", "consistency_px"):
         if not getattr(config, name) >= 0.0:
             raise ValueError(f"{name} must not be negative, got {getattr(config, name)!r}")
     if not isinstance(config.refine_window_px, int) or not (

@@ -111,6 +111,7 @@ def test_tracks_keep_their_ids_and_camera_info_turns_on_feature(peer):
     assert int(status["feature_without_camera_info"]) >= 4
     assert float(status["tracks.mean_age"]) > 1.0 and "tracks.tracked" in status
     assert "bridge_frames=4 " in status["tracker"] and "gate_px=16.0" in status["tracker"]
+    assert "consistency_px=3.0" in status["tracker"]
 
     peer.send_info([0.0] * 9, [])  # malformed: no focal length
     peer.frame()
