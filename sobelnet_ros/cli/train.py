@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    parser.add_argument(
+        "--loader-workers",
+        type=int,
+        default=0,
+        help="processes making the next batches meanwhile (0: none); the batches are the same",
+    )
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--val-pairs", type=int, default=48)
     parser.add_argument("--checkpoint-every", type=int, default=250)
@@ -232,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_minutes=args.max_minutes,
         stop_at=args.stop_at,
+        loader_workers=args.loader_workers,
     )
     settings = {
         "task": args.task,

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ..models import load_weights, save_weights
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .loader import step_batches
 from .log import TrainLog
 from .pairs import PairBatch, PairSampler
 
@@ -39,6 +40,7 @@ class LoopConfig:
     seed: int = 0
     max_minutes: float = 0.0  # stop (with a checkpoint) after this wall time; 0: no limit
     stop_at: int = 0  # stop (with a checkpoint) at this step, to train in stages; 0: no stop
+    loader_workers: int = 0  # processes making batches ahead (0: made in the loop); same batches
 
 
 class Task(Protocol):
@@ -130,9 +132,12 @@ def run_training(
     log = TrainLog(out, {**settings, "loop": asdict(config), "world_size": world}, step)
     started, last_val = time.monotonic(), {}
     progress = tqdm(total=config.steps, initial=step, desc=f"train {task.name}", disable=rank)
+    batches = step_batches(
+        train_sampler, step, config.steps, config.batch_size, rank, config.loader_workers
+    )
     while step < config.steps:
         model.train()
-        batch = train_sampler.batch(step, config.batch_size, rank).to(device)
+        batch = next(batches).to(device)
         loss, metrics = task.loss(train_model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
