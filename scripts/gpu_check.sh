@@ -12,17 +12,7 @@
 # printed last, even when steps failed, and any failed step makes the exit status 1.
 # Each step has a time limit; on a GPU machine without ROS the limits add up to
 # 6 minutes, so one run fits a short GPU window (bag_bench, where ROS exists, adds 2).
-set -uo pipefail
-cd "$(dirname "$0")/.."
-
-rehearse=0
-case "${1:-}" in
-  "") ;;
-  --rehearse) rehearse=1 ;;
-  *) echo "usage: $0 [--rehearse]" >&2; exit 2 ;;
-esac
-
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+source "$(dirname "$0")/common.sh" "$@"
 out="${OUT:-gpu_check_out}"
 mkdir -p "$out"
 py=${PYTHON:-python3}

@@ -18,17 +18,7 @@
 #   INIT     DesNet weights to start from (default weights/desnet.safetensors)
 # The recipe: the shipped stage's ranges (weights/README.md) with 4x the batch (32 pairs),
 # 6000 steps, peak learning rate 3e-4, cosine decay.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-
-rehearse=0
-case "${1:-}" in
-  "") ;;
-  --rehearse) rehearse=1 ;;
-  *) echo "usage: $0 [--rehearse]" >&2; exit 2 ;;
-esac
-
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+source "$(dirname "$0")/common.sh" "$@"
 py=${PYTHON:-python3}
 out=${OUT:-gpu_train_out}
 init=${INIT:-weights/desnet.safetensors}
