@@ -2,10 +2,10 @@
 
 A batch is a function of the sampler's seed, the step and the process rank
 alone (``PairSampler.batch``), so the batches, and with them the run, are the
-same with any number of workers: only the time differs. On a GPU the
-homography warps and photometric changes of a step take longer than the
-step's forward and backward passes; several processes making the next
-batches meanwhile keep it busy.
+same with any number of workers: only the time differs. Made in the training
+process, the homography warps and photometric changes of each batch wait for
+the step before and hold up the next; on a GPU, where the forward and
+backward passes are quick, they would set the pace.
 """
 
 from __future__ import annotations
