@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spatial import grid_cells
+
 MAX_PARALLAX_PX = 2.0  # px, median residual of a frame above which nothing is checked
 CELL_PX = 80.0  # px, side of the grid cells whose tracks are each other's neighbours
 MIN_NEIGHBOURS = 3  # fewer others in a cell: its steps are not judged
@@ -49,7 +51,7 @@ def inconsistent_steps(
     count = len(points)
     if count == 0 or np.median(np.hypot(*residuals.T)) > MAX_PARALLAX_PX:
         return np.zeros(count, dtype=bool)
-    cells = _cells(np.asarray(points, np.float64))
+    cells = grid_cells(points, CELL_PX)
     members = np.bincount(cells)
     starts = np.cumsum(members) - members
     median = np.stack(
@@ -63,13 +65,6 @@ def inconsistent_steps(
     own = np.hypot(*(residuals - drifts).T)
     with np.errstate(invalid="ignore"):  # NaN drift: not judged
         return (others >= MIN_NEIGHBOURS) & (distance > bound) & (own > bound_px)
-
-
-def _cells(points: np.ndarray) -> np.ndarray:
-    """Row-by-row number of each point's ``CELL_PX`` cell, counted from the lowest."""
-    column, row = np.floor(points / CELL_PX).astype(np.int64).T
-    column, row = column - column.min(), row - row.min()
-    return row * (int(column.max()) + 1) + column
 
 
 def _cell_median(

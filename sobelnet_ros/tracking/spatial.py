@@ -1,4 +1,5 @@
-"""Pairs of points closer than a radius, without the full distance matrix."""
+"""Points on a grid of cells: pairs closer than a radius without the full distance
+matrix, and the cell of each point."""
 
 from __future__ import annotations
 
@@ -69,3 +70,13 @@ def _cell_keys(
     """Row-by-row number of the cell of each point."""
     column = np.floor((x - x0) / cell).astype(np.int64)
     return np.floor((y - y0) / cell).astype(np.int64) * width + column
+
+
+def grid_cells(points: np.ndarray, cell: float) -> np.ndarray:
+    """Row-by-row number of each point's ``cell`` x ``cell`` square (the same number exactly
+    for the same square), counted from the lowest occupied row and column."""
+    column, row = np.floor(np.asarray(points, np.float64).reshape(-1, 2) / cell).astype(np.int64).T
+    if len(column) == 0:
+        return column
+    column, row = column - column.min(), row - row.min()
+    return row * (int(column.max()) + 1) + column

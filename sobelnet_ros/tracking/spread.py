@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spatial import pairs_within
+from .spatial import grid_cells, pairs_within
 
 
 def spread_new(
@@ -37,8 +37,8 @@ def spread_new(
         candidates = candidates[np.argsort(-ranked, kind="stable")]
     if min_distance > 0:
         candidates = candidates[_free(keypoints[candidates], occupied, min_distance)]
-        cells = np.floor(keypoints[candidates] / min_distance).astype(np.int64)
-        _, first = np.unique(cells[:, 1] * 1_000_003 + cells[:, 0], return_index=True)
+        cells = grid_cells(keypoints[candidates], min_distance)
+        _, first = np.unique(cells, return_index=True)
         candidates = candidates[np.sort(first)]  # best of each cell, still best first
     return candidates[:limit].astype(np.int64)
 

@@ -1,6 +1,7 @@
 import numpy as np
 
-from sobelnet_ros.tracking.consistency import CELL_PX, _cell_median, _cells, inconsistent_steps
+from sobelnet_ros.tracking.consistency import CELL_PX, _cell_median, inconsistent_steps
+from sobelnet_ros.tracking.spatial import grid_cells
 
 
 def _grid(step: float = 15.0) -> np.ndarray:
@@ -57,7 +58,7 @@ def test_the_median_is_each_cells_lower_median():
     rng = np.random.default_rng(1)
     points = rng.uniform(-100, 700, (300, 2))
     values = rng.normal(0, 40, 300)
-    cells = _cells(points)
+    cells = grid_cells(points, CELL_PX)
     members = np.bincount(cells)
     median = _cell_median(cells, values, members, np.cumsum(members) - members)
     for point in range(300):
